@@ -1,0 +1,41 @@
+#include "cpu_backend.h"
+#include <cstring>
+#include "../cpu/ops.h"
+
+namespace germ {
+
+CpuBackend::CpuBackend() { executor_ = std::make_unique<Executor>("germ-cpu"); }
+
+void CpuBackend::unary(kernels::UnaryOp op, kernels::KDType in_dt, kernels::KDType out_dt, const void* x, void* y,
+                       const kernels::StridedIndex& idx, int64_t n, float alpha, float beta) {
+  cpu::unary(op, in_dt, out_dt, x, y, idx, n, alpha, beta);
+}
+
+void CpuBackend::binary(kernels::BinaryOp op, kernels::KDType dt, const void* a, const void* b, void* y,
+                        const kernels::StridedIndex& idx, int64_t n) {
+  cpu::binary(op, dt, a, b, y, idx, n);
+}
+
+void CpuBackend::reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x, void* y, int64_t outer, int64_t len,
+                        int64_t inner) {
+  cpu::reduce(op, dt, x, y, outer, len, inner);
+}
+
+void CpuBackend::gemm(const kernels::GemmArgs& args) { cpu::gemm(args); }
+
+void CpuBackend::layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
+                                   const void* weight, const void* bias, int64_t rows, int64_t cols, float eps) {
+  cpu::layernorm_forward(dt, out, mean, rstd, x, weight, bias, rows, cols, eps);
+}
+
+void CpuBackend::layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout,
+                                    const void* x, const void* weight, const float* mean, const float* rstd,
+                                    int64_t rows, int64_t cols) {
+  cpu::layernorm_backward(dt, dx, dweight, dbias, dout, x, weight, mean, rstd, rows, cols);
+}
+
+void CpuBackend::copy_from_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
+void CpuBackend::copy_to_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
+void CpuBackend::copy_within(void* dst, const void* src, size_t nbytes) { std::memmove(dst, src, nbytes); }
+
+}  // namespace germ

@@ -1,0 +1,36 @@
+// The CPU backend: host storages, a worker thread as its "stream", and the
+// multithreaded kernels of cpp/cpu/.
+#pragma once
+#include "../core/backend.h"
+#include "host_allocator.h"
+
+namespace germ {
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend();
+  Device device() const override { return Device::cpu(); }
+  StoragePtr allocate(size_t nbytes) override { return allocator_.allocate(Device::cpu(), nbytes); }
+  MemoryStats memory_stats() override { return allocator_.stats(); }
+
+  void unary(kernels::UnaryOp op, kernels::KDType in_dt, kernels::KDType out_dt, const void* x, void* y,
+             const kernels::StridedIndex& idx, int64_t n, float alpha, float beta) override;
+  void binary(kernels::BinaryOp op, kernels::KDType dt, const void* a, const void* b, void* y,
+              const kernels::StridedIndex& idx, int64_t n) override;
+  void reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x, void* y, int64_t outer, int64_t len,
+              int64_t inner) override;
+  void gemm(const kernels::GemmArgs& args) override;
+  void layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x, const void* weight,
+                         const void* bias, int64_t rows, int64_t cols, float eps) override;
+  void layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout, const void* x,
+                          const void* weight, const float* mean, const float* rstd, int64_t rows,
+                          int64_t cols) override;
+  void copy_from_host(void* dst, const void* src, size_t nbytes) override;
+  void copy_to_host(void* dst, const void* src, size_t nbytes) override;
+  void copy_within(void* dst, const void* src, size_t nbytes) override;
+
+ private:
+  HostAllocator allocator_;
+};
+
+}  // namespace germ

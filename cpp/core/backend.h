@@ -1,0 +1,83 @@
+// The backend interface: one instance per device, owning that device's
+// executor (its stream), its allocator and its kernels.
+//
+// Threading: allocate() and memory_stats() are called on a JS thread; every
+// other method runs on the backend's executor thread, inside a task.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+#include "../../cuda/common/kernel_types.h"
+#include "device.h"
+#include "executor.h"
+#include "storage.h"
+
+namespace germ {
+
+struct MemoryStats {
+  int64_t allocated_bytes = 0;  // held by live storages
+  int64_t reserved_bytes = 0;   // allocated plus cached for reuse
+  int64_t peak_allocated_bytes = 0;
+  int64_t alloc_calls = 0;      // requests served
+  int64_t device_alloc_calls = 0;  // of which went to the system / cudaMalloc
+};
+
+struct DeviceInfo {
+  std::string device;  // "cpu" or "cuda:N"
+  std::string name;
+  int cc_major = 0, cc_minor = 0;
+  int64_t total_memory = 0;
+  int multiprocessors = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+  Executor& executor() { return *executor_; }
+
+  // Throws GermError(ERR_OUT_OF_MEMORY) when the memory is not there.
+  virtual StoragePtr allocate(size_t nbytes) = 0;
+  virtual MemoryStats memory_stats() = 0;
+  virtual void empty_cache() {}
+
+  // Kernels (executor thread). Pointers are into this device's storages.
+  virtual void unary(kernels::UnaryOp op, kernels::KDType in_dt, kernels::KDType out_dt, const void* x, void* y,
+                     const kernels::StridedIndex& idx, int64_t n, float alpha, float beta) = 0;
+  virtual void binary(kernels::BinaryOp op, kernels::KDType dt, const void* a, const void* b, void* y,
+                      const kernels::StridedIndex& idx, int64_t n) = 0;
+  virtual void reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x, void* y, int64_t outer, int64_t len,
+                      int64_t inner) = 0;
+  virtual void gemm(const kernels::GemmArgs& args) = 0;
+  virtual void layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
+                                 const void* weight, const void* bias, int64_t rows, int64_t cols, float eps) = 0;
+  virtual void layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout,
+                                  const void* x, const void* weight, const float* mean, const float* rstd,
+                                  int64_t rows, int64_t cols) = 0;
+
+  // Copies between host memory and this device (executor thread). Both return
+  // only when `host` may be reused or read.
+  virtual void copy_from_host(void* device_dst, const void* host_src, size_t nbytes) = 0;
+  virtual void copy_to_host(void* host_dst, const void* device_src, size_t nbytes) = 0;
+  // Device-to-device within this backend (executor thread, stream-ordered).
+  virtual void copy_within(void* dst, const void* src, size_t nbytes) = 0;
+  // Returns when all work queued on the device has finished (executor thread).
+  virtual void synchronize() {}
+
+ protected:
+  std::unique_ptr<Executor> executor_;
+};
+
+// The backend of a device, created on first use. Throws ERR_DEVICE for a
+// device that does not exist (or any CUDA device in a CPU-only build).
+Backend& backend_for(Device device);
+// Backends created so far (for draining at shutdown).
+std::vector<Backend*> live_backends();
+
+// What hardware is here: the CPU first, then each CUDA device.
+std::vector<DeviceInfo> list_devices();
+int cuda_device_count();     // 0 without a driver, a device or CUDA support
+bool built_with_cuda();
+
+}  // namespace germ

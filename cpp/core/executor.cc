@@ -1,0 +1,68 @@
+#include "executor.h"
+
+namespace germ {
+
+Executor::Executor(std::string name, std::function<void()> on_start)
+    : name_(std::move(name)), on_start_(std::move(on_start)), thread_([this] { loop(); }) {}
+
+Executor::~Executor() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+uint64_t Executor::submit(std::function<void()> fn) {
+  uint64_t seq;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(fn));
+    seq = ++submitted_;
+  }
+  work_cv_.notify_one();
+  return seq;
+}
+
+void Executor::wait_for(uint64_t seq) {
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait(lock, [&] { return completed_ >= seq; });
+}
+
+void Executor::drain() {
+  uint64_t target;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    target = submitted_;
+  }
+  wait_for(target);
+}
+
+void Executor::loop() {
+  if (on_start_) on_start_();
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_ and nothing left
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    // Tasks are wrapped by the op layer (cpp/ops/task.cc), which catches every
+    // exception, so nothing escapes here; the catch is a last line of defence
+    // that keeps the sequence numbers moving.
+    try {
+      task();
+    } catch (...) {
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++completed_;
+    }
+    done_cv_.notify_all();
+  }
+}
+
+}  // namespace germ

@@ -1,0 +1,151 @@
+// LayerNorm over the last dim of a contiguous [rows, cols] tensor, forward and
+// backward (contract: ops.h, cuda/norm/layernorm.h).
+//
+// Forward: per row, mean and variance in double with two passes (no
+// E[x^2] - E[x]^2 cancellation), rstd = 1 / sqrt(var + eps); both written as
+// f32 for the backward, which reuses them instead of recomputing.
+// Backward: with xhat = (x - mean) * rstd and g = dout * weight,
+//   dx      = rstd * (g - mean(g) - xhat * mean(g * xhat))
+//   dweight = sum over rows of dout * xhat,   dbias = sum over rows of dout.
+// The parameter gradients are column sums over rows; they are computed per
+// fixed slice of kRowSlice rows and the slices added in order, so the result
+// does not depend on the thread count.
+//
+// Null weight / bias mean 1 / 0; null mean / rstd (forward) or dx / dweight /
+// dbias (backward) are simply not written.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "dtype_access.h"
+#include "ops.h"
+#include "thread_pool.h"
+
+namespace germ::cpu {
+namespace {
+
+constexpr int64_t kRowSlice = 256;   // rows per partial of dweight / dbias
+constexpr int64_t kColBlock = 1024;  // columns per partial task (f32 block size)
+
+// Loads a [cols] parameter vector as f32, or `fill` when it is absent.
+std::vector<float> load_param(KDType dt, const void* p, int64_t cols, float fill) {
+  std::vector<float> v(static_cast<size_t>(cols), fill);
+  if (p) load_as_float(dt, p, 0, cols, v.data());
+  return v;
+}
+
+// Rows per parallel chunk so that a chunk touches >= ~32K elements.
+int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, (32 * 1024) / std::max<int64_t>(cols, 1)); }
+
+}  // namespace
+
+void layernorm_forward(KDType dt, void* out, float* mean, float* rstd, const void* x,
+                       const void* weight, const void* bias, int64_t rows, int64_t cols,
+                       float eps) {
+  if (rows <= 0) return;
+  dispatch_dtype(dt, [](auto) {});
+  const std::vector<float> w = load_param(dt, weight, cols, 1.0f);
+  const std::vector<float> b = load_param(dt, bias, cols, 0.0f);
+
+  parallel_for(rows, row_grain(cols), [&](int64_t begin, int64_t end) {
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int64_t r = begin; r < end; ++r) {
+      load_as_float(dt, x, r * cols, cols, row.data());
+      double sum = 0.0;
+      for (int64_t j = 0; j < cols; ++j) sum += row[j];
+      const double mu = cols > 0 ? sum / static_cast<double>(cols) : 0.0;
+      double sq = 0.0;
+      for (int64_t j = 0; j < cols; ++j) {
+        const double d = row[j] - mu;
+        sq += d * d;
+      }
+      const double var = cols > 0 ? sq / static_cast<double>(cols) : 0.0;
+      const float m = static_cast<float>(mu);
+      const float rs = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
+      if (mean) mean[r] = m;
+      if (rstd) rstd[r] = rs;
+      if (out) {
+        for (int64_t j = 0; j < cols; ++j) row[j] = (row[j] - m) * rs * w[j] + b[j];
+        store_from_float(dt, row.data(), out, r * cols, cols);
+      }
+    }
+  });
+}
+
+void layernorm_backward(KDType dt, void* dx, float* dweight, float* dbias, const void* dout,
+                        const void* x, const void* weight, const float* mean,
+                        const float* rstd, int64_t rows, int64_t cols) {
+  if (cols <= 0) return;
+  dispatch_dtype(dt, [](auto) {});
+  if (rows <= 0) {  // empty batch: zero parameter gradients
+    if (dweight) std::fill(dweight, dweight + cols, 0.0f);
+    if (dbias) std::fill(dbias, dbias + cols, 0.0f);
+    return;
+  }
+  const std::vector<float> w = load_param(dt, weight, cols, 1.0f);
+
+  if (dx) {
+    parallel_for(rows, row_grain(cols), [&](int64_t begin, int64_t end) {
+      std::vector<float> xr(static_cast<size_t>(cols)), gr(static_cast<size_t>(cols));
+      for (int64_t r = begin; r < end; ++r) {
+        load_as_float(dt, x, r * cols, cols, xr.data());
+        load_as_float(dt, dout, r * cols, cols, gr.data());
+        const float m = mean[r], rs = rstd[r];
+        double sum_g = 0.0, sum_gx = 0.0;
+        for (int64_t j = 0; j < cols; ++j) {
+          const float xhat = (xr[j] - m) * rs;
+          const float g = gr[j] * w[j];
+          xr[j] = xhat;
+          gr[j] = g;
+          sum_g += g;
+          sum_gx += static_cast<double>(g) * xhat;
+        }
+        const float mean_g = static_cast<float>(sum_g / static_cast<double>(cols));
+        const float mean_gx = static_cast<float>(sum_gx / static_cast<double>(cols));
+        for (int64_t j = 0; j < cols; ++j) xr[j] = rs * (gr[j] - mean_g - xr[j] * mean_gx);
+        store_from_float(dt, xr.data(), dx, r * cols, cols);
+      }
+    });
+  }
+
+  if (!dweight && !dbias) return;
+  const int64_t slices = (rows + kRowSlice - 1) / kRowSlice;
+  const int64_t col_blocks = (cols + kColBlock - 1) / kColBlock;
+  // part_w/part_b[s * cols + j]: sum over rows of slice s, column j.
+  std::vector<double> part_w(static_cast<size_t>(slices * cols));
+  std::vector<double> part_b(static_cast<size_t>(slices * cols));
+  parallel_for(slices * col_blocks, 1, [&](int64_t begin, int64_t end) {
+    float xs[kBlock], gs[kBlock];
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t s = t / col_blocks, cb = t % col_blocks;
+      const int64_t j0 = cb * kColBlock, nj = std::min(kColBlock, cols - j0);
+      double* pw = &part_w[s * cols + j0];
+      double* pb = &part_b[s * cols + j0];
+      std::fill(pw, pw + nj, 0.0);
+      std::fill(pb, pb + nj, 0.0);
+      const int64_t r1 = std::min(rows, (s + 1) * kRowSlice);
+      for (int64_t r = s * kRowSlice; r < r1; ++r) {
+        load_as_float(dt, x, r * cols + j0, nj, xs);
+        load_as_float(dt, dout, r * cols + j0, nj, gs);
+        const float m = mean[r], rs = rstd[r];
+        for (int64_t j = 0; j < nj; ++j) {
+          pw[j] += static_cast<double>(gs[j]) * ((xs[j] - m) * rs);
+          pb[j] += gs[j];
+        }
+      }
+    }
+  });
+  parallel_for(cols, 4096, [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j) {
+      double sw = 0.0, sb = 0.0;
+      for (int64_t s = 0; s < slices; ++s) {
+        sw += part_w[s * cols + j];
+        sb += part_b[s * cols + j];
+      }
+      if (dweight) dweight[j] = static_cast<float>(sw);
+      if (dbias) dbias[j] = static_cast<float>(sb);
+    }
+  });
+}
+
+}  // namespace germ::cpu

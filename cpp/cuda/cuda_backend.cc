@@ -1,0 +1,132 @@
+#include "cuda_backend.h"
+#include <algorithm>
+#include <cstring>
+#include "../../cuda/elementwise/elementwise.h"
+#include "../../cuda/gemm/gemm.h"
+#include "../../cuda/norm/layernorm.h"
+#include "../../cuda/reduce/reduce.h"
+#include "cuda_check.h"
+
+namespace germ {
+
+CudaBackend::CudaBackend(int index) : index_(index), allocator_(index) {
+  // The stream is made on the executor thread, which is the only thread that
+  // ever enqueues work on it; the constructor waits for it to exist.
+  cudaError_t status = cudaSuccess;
+  executor_ = std::make_unique<Executor>("germ-cuda:" + std::to_string(index), [this, &status] {
+    status = cudaSetDevice(index_);
+    if (status == cudaSuccess) status = cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking);
+  });
+  executor_->submit([] {});
+  executor_->drain();
+  cuda_check(status, "creating the device stream");
+}
+
+CudaBackend::~CudaBackend() {
+  executor_.reset();
+  for (int i = 0; i < 2; ++i) {
+    if (staging_done_[i]) cudaEventDestroy(staging_done_[i]);
+    if (staging_[i]) cudaFreeHost(staging_[i]);
+  }
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+static void check_launch(cudaError_t status, const char* what) { cuda_check(status, what); }
+
+void CudaBackend::unary(kernels::UnaryOp op, kernels::KDType in_dt, kernels::KDType out_dt, const void* x, void* y,
+                        const kernels::StridedIndex& idx, int64_t n, float alpha, float beta) {
+  check_launch(kernels::unary(op, in_dt, out_dt, x, y, idx, n, alpha, beta, stream_), "unary kernel");
+}
+
+void CudaBackend::binary(kernels::BinaryOp op, kernels::KDType dt, const void* a, const void* b, void* y,
+                         const kernels::StridedIndex& idx, int64_t n) {
+  check_launch(kernels::binary(op, dt, a, b, y, idx, n, stream_), "binary kernel");
+}
+
+StoragePtr CudaBackend::scratch_floats(int64_t count) {
+  return count > 0 ? allocator_.allocate(static_cast<size_t>(count) * sizeof(float)) : nullptr;
+}
+
+void CudaBackend::reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x, void* y, int64_t outer, int64_t len,
+                         int64_t inner) {
+  // Scratch comes back to the allocator when this task ends; a later user of
+  // the block is queued after this kernel on the same stream.
+  StoragePtr scratch = scratch_floats(kernels::reduce_scratch_floats(outer, len, inner));
+  check_launch(kernels::reduce(op, dt, x, y, outer, len, inner,
+                               scratch ? static_cast<float*>(scratch->data()) : nullptr, stream_),
+               "reduce kernel");
+}
+
+void CudaBackend::gemm(const kernels::GemmArgs& args) { check_launch(kernels::gemm(args, stream_), "gemm kernel"); }
+
+void CudaBackend::layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
+                                    const void* weight, const void* bias, int64_t rows, int64_t cols, float eps) {
+  check_launch(kernels::layernorm_forward(dt, out, mean, rstd, x, weight, bias, rows, cols, eps, stream_),
+               "layernorm forward kernel");
+}
+
+void CudaBackend::layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout,
+                                     const void* x, const void* weight, const float* mean, const float* rstd,
+                                     int64_t rows, int64_t cols) {
+  StoragePtr scratch = scratch_floats(kernels::layernorm_backward_scratch_floats(rows, cols));
+  check_launch(kernels::layernorm_backward(dt, dx, dweight, dbias, dout, x, weight, mean, rstd, rows, cols,
+                                           scratch ? static_cast<float*>(scratch->data()) : nullptr, stream_),
+               "layernorm backward kernel");
+}
+
+void CudaBackend::ensure_staging() {
+  if (staging_[0]) return;
+  for (int i = 0; i < 2; ++i) {
+    cuda_check(cudaHostAlloc(&staging_[i], kStagingBytes, cudaHostAllocDefault), "cudaHostAlloc (staging)");
+    cuda_check(cudaEventCreateWithFlags(&staging_done_[i], cudaEventDisableTiming), "cudaEventCreate");
+  }
+}
+
+void CudaBackend::copy_from_host(void* dst, const void* src, size_t nbytes) {
+  ensure_staging();
+  auto* d = static_cast<char*>(dst);
+  auto* s = static_cast<const char*>(src);
+  for (size_t done = 0, i = 0; done < nbytes; done += kStagingBytes, i ^= 1) {
+    const size_t len = std::min(kStagingBytes, nbytes - done);
+    cuda_check(cudaEventSynchronize(staging_done_[i]), "cudaEventSynchronize");  // buffer i free again
+    std::memcpy(staging_[i], s + done, len);
+    cuda_check(cudaMemcpyAsync(d + done, staging_[i], len, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync H2D");
+    cuda_check(cudaEventRecord(staging_done_[i], stream_), "cudaEventRecord");
+  }
+  // The caller's host buffer is fully copied into staging: it may go now.
+}
+
+void CudaBackend::copy_to_host(void* dst, const void* src, size_t nbytes) {
+  ensure_staging();
+  auto* d = static_cast<char*>(dst);
+  auto* s = static_cast<const char*>(src);
+  // Chunk i+1's DMA is queued before chunk i is copied out of staging.
+  size_t pending_off = 0, pending_len = 0;
+  int pending_buf = -1;
+  for (size_t done = 0, i = 0; done < nbytes; done += kStagingBytes, i ^= 1) {
+    const size_t len = std::min(kStagingBytes, nbytes - done);
+    cuda_check(cudaMemcpyAsync(staging_[i], s + done, len, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync D2H");
+    cuda_check(cudaEventRecord(staging_done_[i], stream_), "cudaEventRecord");
+    if (pending_buf >= 0) {
+      cuda_check(cudaEventSynchronize(staging_done_[pending_buf]), "cudaEventSynchronize");
+      std::memcpy(d + pending_off, staging_[pending_buf], pending_len);
+    }
+    pending_buf = static_cast<int>(i);
+    pending_off = done;
+    pending_len = len;
+  }
+  if (pending_buf >= 0) {
+    cuda_check(cudaEventSynchronize(staging_done_[pending_buf]), "cudaEventSynchronize");
+    std::memcpy(d + pending_off, staging_[pending_buf], pending_len);
+  }
+  // Surface asynchronous kernel faults here, where a caller is waiting.
+  cuda_check(cudaGetLastError(), "device work before a host read");
+}
+
+void CudaBackend::copy_within(void* dst, const void* src, size_t nbytes) {
+  cuda_check(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, stream_), "cudaMemcpyAsync D2D");
+}
+
+void CudaBackend::synchronize() { cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+
+}  // namespace germ

@@ -1,0 +1,52 @@
+// The CUDA backend of one device: its stream (owned by the executor thread),
+// its caching allocator, pinned staging for host copies, and dispatch into
+// the kernel launchers of cuda/.
+#pragma once
+#include <cuda_runtime_api.h>
+#include "../core/backend.h"
+#include "caching_allocator.h"
+
+namespace germ {
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int index);
+  ~CudaBackend() override;
+  Device device() const override { return Device::cuda(index_); }
+  StoragePtr allocate(size_t nbytes) override { return allocator_.allocate(nbytes); }
+  MemoryStats memory_stats() override { return allocator_.stats(); }
+  void empty_cache() override { allocator_.empty_cache(); }
+
+  void unary(kernels::UnaryOp op, kernels::KDType in_dt, kernels::KDType out_dt, const void* x, void* y,
+             const kernels::StridedIndex& idx, int64_t n, float alpha, float beta) override;
+  void binary(kernels::BinaryOp op, kernels::KDType dt, const void* a, const void* b, void* y,
+              const kernels::StridedIndex& idx, int64_t n) override;
+  void reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x, void* y, int64_t outer, int64_t len,
+              int64_t inner) override;
+  void gemm(const kernels::GemmArgs& args) override;
+  void layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x, const void* weight,
+                         const void* bias, int64_t rows, int64_t cols, float eps) override;
+  void layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout, const void* x,
+                          const void* weight, const float* mean, const float* rstd, int64_t rows,
+                          int64_t cols) override;
+  void copy_from_host(void* dst, const void* src, size_t nbytes) override;
+  void copy_to_host(void* dst, const void* src, size_t nbytes) override;
+  void copy_within(void* dst, const void* src, size_t nbytes) override;
+  void synchronize() override;
+
+ private:
+  // Double-buffered pinned staging: host copies go through page-locked memory
+  // in chunks, so the memcpy of one chunk overlaps the DMA of the other and
+  // the copy runs at the link's speed rather than pageable-memory speed.
+  static constexpr size_t kStagingBytes = size_t(8) << 20;
+  void ensure_staging();
+  StoragePtr scratch_floats(int64_t count);
+
+  int index_;
+  cudaStream_t stream_ = nullptr;
+  CachingAllocator allocator_;
+  void* staging_[2] = {nullptr, nullptr};
+  cudaEvent_t staging_done_[2] = {nullptr, nullptr};
+};
+
+}  // namespace germ

@@ -1,0 +1,25 @@
+// Argument parsing for the bindings. Every failure is a GermError
+// (ERR_INVALID_ARGUMENT, ERR_SHAPE, ERR_DTYPE, ERR_DEVICE) naming the argument.
+#pragma once
+#include <napi.h>
+#include <optional>
+#include <string>
+#include "../core/device.h"
+#include "../core/dtype.h"
+#include "../core/tensor.h"
+
+namespace germ::napi {
+
+Shape arg_shape(const Napi::Value& v, const char* what);
+DType arg_dtype(const Napi::Value& v);
+Device arg_device(const Napi::Value& v);
+double arg_number(const Napi::Value& v, const char* what);
+bool arg_bool(const Napi::Value& v, const char* what);
+std::string arg_string(const Napi::Value& v, const char* what);
+std::optional<int64_t> arg_optional_int(const Napi::Value& v, const char* what);
+
+kernels::UnaryOp unary_op(const std::string& name);
+kernels::BinaryOp binary_op(const std::string& name);
+kernels::ReduceOp reduce_op(const std::string& name);
+
+}  // namespace germ::napi

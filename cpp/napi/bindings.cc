@@ -1,0 +1,244 @@
+// The functions the addon exports (their types: types/native.d.ts). Each one
+// parses its arguments, calls the op layer, and wraps the result; nothing
+// here computes.
+#include "bindings.h"
+#include <thread>
+#include "../core/backend.h"
+#include "../cpu/thread_pool.h"
+#include "../ops/ops.h"
+#include "addon_state.h"
+#include "args.h"
+#include "js_errors.h"
+#include "tensor_object.h"
+
+namespace germ::napi {
+
+namespace {
+
+using Info = const Napi::CallbackInfo&;
+
+TensorPtr tensor_arg(Info info, size_t i, const char* what) { return TensorObject::unwrap(info.Env(), info[i], what); }
+
+TensorPtr optional_tensor_arg(Info info, size_t i, const char* what) {
+  if (info[i].IsUndefined() || info[i].IsNull()) return nullptr;
+  return tensor_arg(info, i, what);
+}
+
+Napi::Value wrap3(Napi::Env env, const std::array<TensorPtr, 3>& ts) {
+  Napi::Array a = Napi::Array::New(env, 3);
+  for (uint32_t i = 0; i < 3; ++i) a.Set(i, TensorObject::wrap(env, ts[i]));
+  return a;
+}
+
+Napi::Value from_host(Info info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() && !info[0].IsDataView())
+    throw Napi::Error(env, make_js_error(env, GermError(ErrorCode::InvalidArgument, "data must be a typed array")));
+  Napi::ArrayBuffer buf;
+  size_t offset = 0, length = 0;
+  if (info[0].IsTypedArray()) {
+    auto ta = info[0].As<Napi::TypedArray>();
+    buf = ta.ArrayBuffer();
+    offset = ta.ByteOffset();
+    length = ta.ByteLength();
+  } else {
+    auto dv = info[0].As<Napi::DataView>();
+    buf = dv.ArrayBuffer();
+    offset = dv.ByteOffset();
+    length = dv.ByteLength();
+  }
+  const void* data = static_cast<const char*>(buf.Data()) + offset;
+  return guarded(env, [&] {
+    return TensorObject::wrap(env, ops::from_host(data, length, arg_dtype(info[2]), arg_shape(info[1], "shape"),
+                                                  arg_device(info[3])));
+  });
+}
+
+Napi::Value full(Info info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&] {
+    return TensorObject::wrap(env, ops::full(arg_shape(info[0], "shape"), arg_dtype(info[1]), arg_device(info[2]),
+                                             arg_number(info[3], "value")));
+  });
+}
+
+Napi::Value view(Info info) {
+  Napi::Env env = info.Env();
+  TensorPtr t = tensor_arg(info, 0, "tensor");
+  return guarded(env, [&] {
+    const double off = arg_number(info[3], "offset");
+    return TensorObject::wrap(env, ops::view(t, arg_shape(info[1], "shape"), arg_shape(info[2], "strides"),
+                                             static_cast<int64_t>(off)));
+  });
+}
+
+Napi::Value contiguous(Info info) {
+  TensorPtr t = tensor_arg(info, 0, "tensor");
+  return guarded(info.Env(), [&] { return TensorObject::wrap(info.Env(), ops::contiguous(t)); });
+}
+
+Napi::Value cast(Info info) {
+  TensorPtr t = tensor_arg(info, 0, "tensor");
+  return guarded(info.Env(), [&] { return TensorObject::wrap(info.Env(), ops::cast(t, arg_dtype(info[1]))); });
+}
+
+Napi::Value to_device(Info info) {
+  TensorPtr t = tensor_arg(info, 0, "tensor");
+  return guarded(info.Env(), [&] { return TensorObject::wrap(info.Env(), ops::to_device(t, arg_device(info[1]))); });
+}
+
+Napi::Value unary(Info info) {
+  TensorPtr x = tensor_arg(info, 1, "x");
+  return guarded(info.Env(), [&] {
+    const auto op = unary_op(arg_string(info[0], "op"));
+    const float alpha = info[2].IsUndefined() ? 0.f : static_cast<float>(arg_number(info[2], "alpha"));
+    const float beta = info[3].IsUndefined() ? 0.f : static_cast<float>(arg_number(info[3], "beta"));
+    return TensorObject::wrap(info.Env(), ops::unary(op, x, alpha, beta));
+  });
+}
+
+Napi::Value binary(Info info) {
+  TensorPtr a = tensor_arg(info, 1, "a"), b = tensor_arg(info, 2, "b");
+  return guarded(info.Env(), [&] {
+    return TensorObject::wrap(info.Env(), ops::binary(binary_op(arg_string(info[0], "op")), a, b));
+  });
+}
+
+Napi::Value reduce(Info info) {
+  TensorPtr x = tensor_arg(info, 1, "x");
+  return guarded(info.Env(), [&] {
+    return TensorObject::wrap(info.Env(), ops::reduce(reduce_op(arg_string(info[0], "op")), x,
+                                                      arg_optional_int(info[2], "axis"), arg_bool(info[3], "keepdim")));
+  });
+}
+
+Napi::Value matmul(Info info) {
+  TensorPtr a = tensor_arg(info, 0, "a"), b = tensor_arg(info, 1, "b");
+  TensorPtr bias = optional_tensor_arg(info, 2, "bias");
+  return guarded(info.Env(), [&] {
+    ops::MatmulOptions o;
+    o.trans_a = arg_bool(info[3], "transA");
+    o.trans_b = arg_bool(info[4], "transB");
+    o.alpha = info[5].IsUndefined() ? 1.f : static_cast<float>(arg_number(info[5], "alpha"));
+    return TensorObject::wrap(info.Env(), ops::matmul(a, b, bias, o));
+  });
+}
+
+Napi::Value layer_norm(Info info) {
+  TensorPtr x = tensor_arg(info, 0, "x"), w = tensor_arg(info, 1, "weight"), b = tensor_arg(info, 2, "bias");
+  return guarded(info.Env(), [&] {
+    return wrap3(info.Env(), ops::layernorm_forward(x, w, b, static_cast<float>(arg_number(info[3], "eps"))));
+  });
+}
+
+Napi::Value layer_norm_backward(Info info) {
+  TensorPtr dout = tensor_arg(info, 0, "dout"), x = tensor_arg(info, 1, "x"), w = tensor_arg(info, 2, "weight");
+  TensorPtr mean = tensor_arg(info, 3, "mean"), rstd = tensor_arg(info, 4, "rstd");
+  return guarded(info.Env(), [&] { return wrap3(info.Env(), ops::layernorm_backward(dout, x, w, mean, rstd)); });
+}
+
+Napi::Value synchronize(Info info) {
+  Napi::Env env = info.Env();
+  Completions& done = *state(env).completions;
+  Napi::Promise promise = Napi::Promise::Deferred::New(env).Promise();
+  const Device device = guarded(env, [&] { return arg_device(info[0]); });
+  auto pending = done.create(env, &promise);
+  try {
+    ops::synchronize(device, [&done, pending](std::shared_ptr<const GermError> e) { done.settle(pending, {}, e); });
+  } catch (const GermError& e) {
+    done.settle(pending, {}, std::make_shared<GermError>(e));
+  }
+  return promise;
+}
+
+Napi::Value devices(Info info) {
+  Napi::Env env = info.Env();
+  const auto list = list_devices();
+  Napi::Array out = Napi::Array::New(env, list.size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    const DeviceInfo& d = list[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("device", d.device);
+    o.Set("name", d.name);
+    Napi::Array cc = Napi::Array::New(env, 2);
+    cc.Set(0u, d.cc_major);
+    cc.Set(1u, d.cc_minor);
+    o.Set("computeCapability", cc);
+    o.Set("totalMemory", static_cast<double>(d.total_memory));
+    o.Set("multiprocessors", d.multiprocessors);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
+Napi::Value memory_stats(Info info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&] {
+    const MemoryStats s = backend_for(arg_device(info[0])).memory_stats();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("allocatedBytes", static_cast<double>(s.allocated_bytes));
+    o.Set("reservedBytes", static_cast<double>(s.reserved_bytes));
+    o.Set("peakAllocatedBytes", static_cast<double>(s.peak_allocated_bytes));
+    o.Set("allocCalls", static_cast<double>(s.alloc_calls));
+    o.Set("deviceAllocCalls", static_cast<double>(s.device_alloc_calls));
+    return o;
+  });
+}
+
+Napi::Value empty_cache(Info info) {
+  guarded(info.Env(), [&] {
+    backend_for(arg_device(info[0])).empty_cache();
+    return 0;
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value set_num_threads(Info info) {
+  guarded(info.Env(), [&] {
+    const double n = arg_number(info[0], "threads");
+    if (!(n >= 1 && n <= 1024)) throw GermError(ErrorCode::InvalidArgument, "threads must be between 1 and 1024");
+    cpu::set_num_threads(static_cast<int>(n));
+    return 0;
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value num_threads(Info info) { return Napi::Number::New(info.Env(), cpu::num_threads()); }
+
+Napi::Value set_error_class(Info info) {
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "setErrorClass expects a constructor");
+  state(info.Env()).error_ctor = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value build_info(Info info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("cuda", built_with_cuda());
+#ifdef GERM_CUDA_ARCHS
+  o.Set("cudaArchitectures", GERM_CUDA_ARCHS);
+#else
+  o.Set("cudaArchitectures", "");
+#endif
+  o.Set("cudaDeviceCount", cuda_device_count());
+  return o;
+}
+
+}  // namespace
+
+void register_bindings(Napi::Env env, Napi::Object exports) {
+  const std::pair<const char*, Napi::Value (*)(Info)> fns[] = {
+      {"fromHost", from_host},       {"full", full},
+      {"view", view},                {"contiguous", contiguous},
+      {"cast", cast},                {"toDevice", to_device},
+      {"unary", unary},              {"binary", binary},
+      {"reduce", reduce},            {"matmul", matmul},
+      {"layerNorm", layer_norm},     {"layerNormBackward", layer_norm_backward},
+      {"synchronize", synchronize},  {"devices", devices},
+      {"memoryStats", memory_stats}, {"emptyCache", empty_cache},
+      {"setNumThreads", set_num_threads}, {"numThreads", num_threads},
+      {"setErrorClass", set_error_class}, {"buildInfo", build_info}};
+  for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
+}
+
+}  // namespace germ::napi

@@ -1,0 +1,79 @@
+#include "ops.h"
+#include "task.h"
+
+namespace germ::ops {
+
+namespace {
+void check_param(const char* op, const TensorPtr& p, const TensorPtr& x, const char* what) {
+  const int64_t c = x->shape.back();
+  if (p->ndim() != 1 || p->shape[0] != c)
+    throw GermError(ErrorCode::Shape, std::string(op) + ": " + what + " must be [" + std::to_string(c) + "] for x " +
+                                          shape_str(x->shape) + ", got " + shape_str(p->shape));
+  require_dtype(op, p, x->dtype, what);
+}
+}  // namespace
+
+std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x_in, const TensorPtr& w_in, const TensorPtr& b_in,
+                                           float eps) {
+  const char* op = "layerNorm";
+  require_same_device(op, {&x_in, &w_in, &b_in});
+  require_float(op, x_in);
+  if (x_in->ndim() < 1) throw GermError(ErrorCode::Shape, "layerNorm: x must have at least 1 dim");
+  check_param(op, w_in, x_in, "weight");
+  check_param(op, b_in, x_in, "bias");
+  if (!(eps >= 0.f)) throw GermError(ErrorCode::InvalidArgument, "layerNorm: eps must be >= 0");
+  const TensorPtr x = contiguous(x_in), w = contiguous(w_in), b = contiguous(b_in);
+  const int64_t cols = x->shape.back(), rows = cols ? x->numel() / cols : 0;
+  Shape stat_shape(x->shape.begin(), x->shape.end() - 1);
+  Backend& be = backend_for(x->device());
+  TensorPtr out = empty(be, x->dtype, x->shape);
+  TensorPtr mean = empty(be, DType::F32, stat_shape), rstd = empty(be, DType::F32, stat_shape);
+  const kernels::KDType dt = kd(x->dtype);
+  void* po = out->data();
+  auto* pm = static_cast<float*>(mean->data());
+  auto* pr = static_cast<float*>(rstd->data());
+  const void *px = x->data(), *pw = w->data(), *pb = b->data();
+  submit(be, storages({&x, &w, &b}), {out->storage, mean->storage, rstd->storage}, [=](Backend& be2) {
+    if (rows && cols) be2.layernorm_forward(dt, po, pm, pr, px, pw, pb, rows, cols, eps);
+  });
+  return {out, mean, rstd};
+}
+
+std::array<TensorPtr, 3> layernorm_backward(const TensorPtr& dout_in, const TensorPtr& x_in, const TensorPtr& w_in,
+                                            const TensorPtr& mean_in, const TensorPtr& rstd_in) {
+  const char* op = "layerNormBackward";
+  require_same_device(op, {&dout_in, &x_in, &w_in, &mean_in, &rstd_in});
+  require_float(op, x_in);
+  if (dout_in->shape != x_in->shape || dout_in->dtype != x_in->dtype)
+    throw GermError(ErrorCode::Shape, "layerNormBackward: dout " + shape_str(dout_in->shape) + " " +
+                                          dtype_name(dout_in->dtype) + " must match x " + shape_str(x_in->shape) +
+                                          " " + dtype_name(x_in->dtype));
+  check_param(op, w_in, x_in, "weight");
+  const Shape stat_shape(x_in->shape.begin(), x_in->shape.end() - 1);
+  for (const TensorPtr* s : {&mean_in, &rstd_in}) {
+    require_dtype(op, *s, DType::F32, "mean and rstd");
+    if ((*s)->shape != stat_shape)
+      throw GermError(ErrorCode::Shape, "layerNormBackward: mean and rstd must be " + shape_str(stat_shape) +
+                                            ", got " + shape_str((*s)->shape));
+  }
+  const TensorPtr dout = contiguous(dout_in), x = contiguous(x_in), w = contiguous(w_in);
+  const TensorPtr mean = contiguous(mean_in), rstd = contiguous(rstd_in);
+  const int64_t cols = x->shape.back(), rows = cols ? x->numel() / cols : 0;
+  Backend& be = backend_for(x->device());
+  TensorPtr dx = empty(be, x->dtype, x->shape);
+  TensorPtr dw = empty(be, DType::F32, {cols}), db = empty(be, DType::F32, {cols});
+  const kernels::KDType dt = kd(x->dtype);
+  void* pdx = dx->data();
+  auto* pdw = static_cast<float*>(dw->data());
+  auto* pdb = static_cast<float*>(db->data());
+  const void *pdo = dout->data(), *px = x->data(), *pw = w->data();
+  const float *pm = static_cast<const float*>(mean->data()), *pr = static_cast<const float*>(rstd->data());
+  submit(be, storages({&dout, &x, &w, &mean, &rstd}), {dx->storage, dw->storage, db->storage}, [=](Backend& be2) {
+    if (cols) be2.layernorm_backward(dt, pdx, pdw, pdb, pdo, px, pw, pm, pr, rows, cols);
+  });
+  // Parameter gradients are accumulated in f32 and handed back in the
+  // parameter's dtype.
+  return {dx, cast(dw, w->dtype), cast(db, w->dtype)};
+}
+
+}  // namespace germ::ops

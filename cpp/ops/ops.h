@@ -1,0 +1,62 @@
+// The op layer: validation on the calling (JS) thread, output allocation, and
+// one queued task per op. Every function returns at once; the work runs on the
+// device's executor. Errors in arguments throw GermError here, synchronously,
+// naming the op and the shapes; failures during execution poison the outputs.
+#pragma once
+#include <array>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+#include "../core/backend.h"
+#include "../core/tensor.h"
+
+namespace germ::ops {
+
+// --- creation, movement, views (tensor_ops.cc)
+TensorPtr from_host(const void* data, size_t nbytes, DType dtype, const Shape& shape, Device device);
+TensorPtr full(const Shape& shape, DType dtype, Device device, double value);
+TensorPtr to_device(const TensorPtr& t, Device device);
+TensorPtr view(const TensorPtr& t, const Shape& shape, const Shape& strides, int64_t offset);
+TensorPtr contiguous(const TensorPtr& t);  // t itself when already contiguous
+TensorPtr cast(const TensorPtr& t, DType dtype);
+
+// Reads the tensor's elements (row-major, its own dtype) into host memory.
+// `done` runs on an executor thread with the bytes, or with the error that
+// poisoned the tensor.
+using ReadDone = std::function<void(std::shared_ptr<std::vector<uint8_t>> bytes, std::shared_ptr<const GermError> error)>;
+void read_bytes(const TensorPtr& t, ReadDone done);
+// Runs `done` once every op queued so far on the device has finished.
+void synchronize(Device device, std::function<void(std::shared_ptr<const GermError>)> done);
+
+// --- elementwise (elementwise_ops.cc)
+TensorPtr unary(kernels::UnaryOp op, const TensorPtr& x, float alpha = 0.f, float beta = 0.f);
+TensorPtr binary(kernels::BinaryOp op, const TensorPtr& a, const TensorPtr& b);
+
+// --- reductions (reduce_ops.cc): over one axis, or all axes when nullopt
+TensorPtr reduce(kernels::ReduceOp op, const TensorPtr& x, std::optional<int64_t> axis, bool keepdim);
+
+// --- matmul (matmul_ops.cc)
+struct MatmulOptions {
+  bool trans_a = false, trans_b = false;
+  float alpha = 1.f;
+};
+// a [..., m, k], b [..., k, n] or [k, n] (shared across the batch); with
+// trans_b, b is [..., n, k] (the nn.Linear weight). bias [n] optional.
+TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, const TensorPtr& bias, const MatmulOptions& opts);
+
+// --- LayerNorm (layernorm_ops.cc): over the last dim
+// returns {out, mean [rows] f32, rstd [rows] f32}
+std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias,
+                                           float eps);
+// returns {dx, dweight, dbias}; the parameter gradients have the weight's dtype
+std::array<TensorPtr, 3> layernorm_backward(const TensorPtr& dout, const TensorPtr& x, const TensorPtr& weight,
+                                            const TensorPtr& mean, const TensorPtr& rstd);
+
+// --- shared checks (checks.cc)
+void require_same_device(const char* op, std::initializer_list<const TensorPtr*> ts);
+void require_float(const char* op, const TensorPtr& t);
+void require_dtype(const char* op, const TensorPtr& t, DType dtype, const char* what);
+TensorPtr empty(Backend& backend, DType dtype, const Shape& shape);
+
+}  // namespace germ::ops

@@ -1,0 +1,96 @@
+// Device-side element I/O shared by every kernel family: each KDType maps to one
+// C++ type, loads widen to f32, stores round once from f32 into the destination.
+//
+//   f16 / bf16  : round to nearest even (__float2half_rn / __float2bfloat16_rn)
+//   i8 / u8 / i32 from float: round to nearest even, saturate to the type's
+//                 range, NaN -> 0 (this is what cvt.rni.s32.f32 does in hardware)
+//
+// Kernels are templated on the C++ element type; host launchers turn a runtime
+// KDType into that type once, through dispatch_dtype / dispatch_float_dtype.
+#pragma once
+#include <cstdint>
+#include <type_traits>
+#include <cuda_runtime_api.h>
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#include "kernel_types.h"
+
+namespace germ::kernels {
+
+// ---- f32 <-> element ------------------------------------------------------
+
+template <typename T> __device__ __forceinline__ float to_f32(T v);
+template <> __device__ __forceinline__ float to_f32<float>(float v) { return v; }
+template <> __device__ __forceinline__ float to_f32<__half>(__half v) { return __half2float(v); }
+template <> __device__ __forceinline__ float to_f32<__nv_bfloat16>(__nv_bfloat16 v) {
+  return __bfloat162float(v);
+}
+template <> __device__ __forceinline__ float to_f32<int8_t>(int8_t v) { return static_cast<float>(v); }
+template <> __device__ __forceinline__ float to_f32<uint8_t>(uint8_t v) { return static_cast<float>(v); }
+template <> __device__ __forceinline__ float to_f32<int32_t>(int32_t v) { return __int2float_rn(v); }
+
+template <typename T> __device__ __forceinline__ T from_f32(float v);
+template <> __device__ __forceinline__ float from_f32<float>(float v) { return v; }
+template <> __device__ __forceinline__ __half from_f32<__half>(float v) { return __float2half_rn(v); }
+template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+// cvt.rni.s32.f32 already rounds half-to-even, saturates and maps NaN to 0.
+template <> __device__ __forceinline__ int32_t from_f32<int32_t>(float v) { return __float2int_rn(v); }
+template <> __device__ __forceinline__ int8_t from_f32<int8_t>(float v) {
+  return static_cast<int8_t>(min(max(__float2int_rn(v), -128), 127));
+}
+template <> __device__ __forceinline__ uint8_t from_f32<uint8_t>(float v) {
+  return static_cast<uint8_t>(min(max(__float2int_rn(v), 0), 255));
+}
+
+// Integer -> integer casts skip f32 (it cannot hold every int32): saturate.
+template <typename T> constexpr bool kIsInt =
+    std::is_same<T, int8_t>::value || std::is_same<T, uint8_t>::value || std::is_same<T, int32_t>::value;
+
+template <typename To, typename From>
+__device__ __forceinline__ To cast_elem(From v) {
+  if constexpr (std::is_same<To, From>::value) {
+    return v;
+  } else if constexpr (kIsInt<To> && kIsInt<From>) {
+    const int32_t x = static_cast<int32_t>(v);
+    if constexpr (std::is_same<To, int8_t>::value) return static_cast<int8_t>(min(max(x, -128), 127));
+    else if constexpr (std::is_same<To, uint8_t>::value) return static_cast<uint8_t>(min(max(x, 0), 255));
+    else return x;
+  } else {
+    return from_f32<To>(to_f32<From>(v));
+  }
+}
+
+// NaN-propagating max / min (torch.maximum semantics; fmaxf would drop the NaN).
+__device__ __forceinline__ float max_nan(float a, float b) { return (a > b || a != a) ? a : b; }
+__device__ __forceinline__ float min_nan(float a, float b) { return (a < b || a != a) ? a : b; }
+
+}  // namespace germ::kernels
+
+// ---- host: runtime KDType -> C++ type ---------------------------------------
+// f(T{}) is called with a value of the element type; the lambda reads the type
+// back with decltype. Returns cudaErrorInvalidValue for a dtype the op rejects.
+namespace germ::kernels {
+
+template <class F>
+cudaError_t dispatch_float_dtype(KDType dt, F&& f) {
+  switch (dt) {
+    case KDType::F32: return f(float{});
+    case KDType::F16: return f(__half{});
+    case KDType::BF16: return f(__nv_bfloat16{});
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+template <class F>
+cudaError_t dispatch_dtype(KDType dt, F&& f) {
+  switch (dt) {
+    case KDType::I8: return f(int8_t{});
+    case KDType::I32: return f(int32_t{});
+    case KDType::U8: return f(uint8_t{});
+    default: return dispatch_float_dtype(dt, f);
+  }
+}
+
+}  // namespace germ::kernels

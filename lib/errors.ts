@@ -1,0 +1,25 @@
+/** Stable error codes: branch on `err.code`, not on message text. */
+export type GermErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_SHAPE'
+  | 'ERR_DTYPE'
+  | 'ERR_DEVICE'
+  | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_CUDA'
+  | 'ERR_DISPOSED'
+  | 'ERR_INTERNAL'
+  | 'ERR_NO_BINARY';
+
+/**
+ * Every error germ raises, from TypeScript or from the native addon (which
+ * constructs this very class), so `err instanceof GermError` holds.
+ */
+export class GermError extends Error {
+  readonly code: GermErrorCode;
+
+  constructor(message: string, code: GermErrorCode) {
+    super(message);
+    this.name = 'GermError';
+    this.code = code;
+  }
+}

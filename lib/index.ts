@@ -1,0 +1,18 @@
+// germ: fused CUDA kernels for genomic language models, behind a typed, async API.
+export { GermError, type GermErrorCode } from './errors';
+export { type DType, type HostArray, type HostData, DTYPES, dtypeSize, isFloat } from './dtype';
+export { Tensor, leakedTensors } from './tensor';
+export * from './ops';
+export {
+  type BuildInfo,
+  type GpuInfo,
+  type MemoryStats,
+  buildInfo,
+  defaultDevice,
+  devices,
+  emptyCache,
+  memoryStats,
+  numThreads,
+  setNumThreads,
+  synchronize,
+} from './devices';

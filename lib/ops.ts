@@ -1,0 +1,199 @@
+// Typed ops over Tensors. Each validates what TypeScript can see, then calls
+// the addon, which validates shapes, dtypes and devices again and throws a
+// GermError naming the op and the shapes. Every op returns at once.
+import type { BinaryOpName, ReduceOpName, UnaryOpName } from '../types/native';
+import { type DType, type HostData, checkDType } from './dtype';
+import { GermError } from './errors';
+import { native } from './native';
+import { Tensor } from './tensor';
+
+export interface TensorOptions {
+  /** Element type of the new tensor; by default from the data (number[] -> f32). */
+  dtype?: DType;
+  /** 'cpu' (default) or 'cuda:N'. */
+  device?: string;
+}
+
+function hostArrayFor(dtype: DType, data: number[]): Float32Array | Int32Array | Int8Array | Uint8Array {
+  switch (dtype) {
+    case 'i32':
+      return Int32Array.from(data);
+    case 'i8':
+      return Int8Array.from(data);
+    case 'u8':
+      return Uint8Array.from(data);
+    default:
+      return Float32Array.from(data);
+  }
+}
+
+function sourceDType(data: Exclude<HostData, number[]>, requested: DType | undefined): DType {
+  if (data instanceof Float32Array || data instanceof Float64Array) return 'f32';
+  if (data instanceof Int32Array) return 'i32';
+  if (data instanceof Int8Array) return 'i8';
+  if (data instanceof Uint8Array) return 'u8';
+  // Uint16Array holds raw 16-bit float patterns, so it needs dtype f16 or bf16.
+  if (requested === 'f16' || requested === 'bf16') return requested;
+  throw new GermError("tensor: a Uint16Array holds raw f16/bf16 bits; pass { dtype: 'f16' } or { dtype: 'bf16' }",
+    'ERR_DTYPE');
+}
+
+/**
+ * A tensor from host data: a typed array or number[] (row-major), with a
+ * shape (default: 1-D). Values convert to `dtype` with one rounding.
+ *
+ *   const x = tensor([1, 2, 3, 4, 5, 6], [2, 3], { device: 'cuda:0', dtype: 'f16' });
+ */
+export function tensor(data: HostData, shape?: number[], options: TensorOptions = {}): Tensor {
+  const dtype = options.dtype === undefined ? undefined : checkDType(options.dtype);
+  const device = options.device ?? 'cpu';
+  const dims = shape ?? [data.length];
+  let host: ArrayBufferView;
+  let hostDType: DType;
+  if (Array.isArray(data)) {
+    hostDType = dtype && !['f16', 'bf16'].includes(dtype) ? dtype : 'f32';
+    host = hostArrayFor(hostDType, data);
+  } else if (ArrayBuffer.isView(data)) {
+    hostDType = sourceDType(data, dtype);
+    host = data instanceof Float64Array ? Float32Array.from(data) : data;
+  } else {
+    throw new GermError('tensor: data must be a typed array or an array of numbers', 'ERR_INVALID_ARGUMENT');
+  }
+  const t = new Tensor(native().fromHost(host, dims, hostDType, device));
+  if (!dtype || dtype === hostDType) return t;
+  const out = cast(t, dtype);
+  t.dispose();
+  return out;
+}
+
+export function full(shape: number[], value: number, options: TensorOptions = {}): Tensor {
+  return new Tensor(native().full(shape, checkDType(options.dtype ?? 'f32'), options.device ?? 'cpu', value));
+}
+export function zeros(shape: number[], options: TensorOptions = {}): Tensor {
+  return full(shape, 0, options);
+}
+export function ones(shape: number[], options: TensorOptions = {}): Tensor {
+  return full(shape, 1, options);
+}
+
+export function cast(x: Tensor, dtype: DType): Tensor {
+  return new Tensor(native().cast(x.handle, checkDType(dtype)));
+}
+
+// ---- elementwise
+function unary(op: UnaryOpName, x: Tensor, alpha?: number, beta?: number): Tensor {
+  return new Tensor(native().unary(op, x.handle, alpha, beta));
+}
+function binary(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
+  return new Tensor(native().binary(op, a.handle, b.handle));
+}
+
+/** a + b, broadcasting like NumPy; b may be a number. */
+export function add(a: Tensor, b: Tensor | number): Tensor {
+  return typeof b === 'number' ? unary('affine', a, 1, b) : binary('add', a, b);
+}
+export function sub(a: Tensor, b: Tensor | number): Tensor {
+  return typeof b === 'number' ? unary('affine', a, 1, -b) : binary('sub', a, b);
+}
+export function mul(a: Tensor, b: Tensor | number): Tensor {
+  return typeof b === 'number' ? unary('affine', a, b, 0) : binary('mul', a, b);
+}
+export function div(a: Tensor, b: Tensor | number): Tensor {
+  return typeof b === 'number' ? unary('affine', a, 1 / b, 0) : binary('div', a, b);
+}
+export function maximum(a: Tensor, b: Tensor): Tensor {
+  return binary('maximum', a, b);
+}
+export function minimum(a: Tensor, b: Tensor): Tensor {
+  return binary('minimum', a, b);
+}
+export function pow(a: Tensor, b: Tensor | number): Tensor {
+  return typeof b === 'number' ? unary('powScalar', a, b) : binary('pow', a, b);
+}
+/** alpha * x + beta in one pass. */
+export function affine(x: Tensor, alpha: number, beta: number): Tensor {
+  return unary('affine', x, alpha, beta);
+}
+export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
+  return unary('clamp', x, min, max);
+}
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+export const abs = (x: Tensor): Tensor => unary('abs', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const log = (x: Tensor): Tensor => unary('log', x);
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x);
+export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
+export const square = (x: Tensor): Tensor => unary('square', x);
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+export const silu = (x: Tensor): Tensor => unary('silu', x);
+/** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as DNABERT-2 uses. */
+export const gelu = (x: Tensor): Tensor => unary('gelu', x);
+/** The tanh approximation of GELU. */
+export const geluTanh = (x: Tensor): Tensor => unary('geluTanh', x);
+
+// ---- reductions: over one axis, or everything when axis is undefined
+function reduce(op: ReduceOpName, x: Tensor, axis: number | undefined, keepdim: boolean): Tensor {
+  return new Tensor(native().reduce(op, x.handle, axis ?? null, keepdim));
+}
+export const sum = (x: Tensor, axis?: number, keepdim = false): Tensor => reduce('sum', x, axis, keepdim);
+export const mean = (x: Tensor, axis?: number, keepdim = false): Tensor => reduce('mean', x, axis, keepdim);
+export const max = (x: Tensor, axis?: number, keepdim = false): Tensor => reduce('max', x, axis, keepdim);
+export const min = (x: Tensor, axis?: number, keepdim = false): Tensor => reduce('min', x, axis, keepdim);
+
+// ---- matmul
+export interface MatmulOptions {
+  /** Use a's transpose (of its last two dims). */
+  transA?: boolean;
+  /** Use b's transpose: b is [n, k], the nn.Linear weight layout. */
+  transB?: boolean;
+  /** [n], added to every row of the product. */
+  bias?: Tensor;
+  /** Scales the product (before the bias). */
+  alpha?: number;
+}
+
+/**
+ * a [..., m, k] @ b [..., k, n] (or a 2-D b shared across the batch), f32
+ * accumulation. On CUDA, f16 and bf16 run on tensor cores.
+ */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  return new Tensor(
+    native().matmul(a.handle, b.handle, options.bias?.handle ?? null, options.transA ?? false,
+      options.transB ?? false, options.alpha ?? 1),
+  );
+}
+
+/** x [..., in] @ weight[out, in]^T + bias[out]: nn.Linear. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  return matmul(x, weight, { transB: true, bias });
+}
+
+// ---- LayerNorm over the last dim
+export interface LayerNormResult {
+  out: Tensor;
+  /** [rows] f32, kept for the backward. */
+  mean: Tensor;
+  /** [rows] f32: 1 / sqrt(var + eps). */
+  rstd: Tensor;
+}
+
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): LayerNormResult {
+  const [out, m, r] = native().layerNorm(x.handle, weight.handle, bias.handle, eps);
+  return { out: new Tensor(out), mean: new Tensor(m), rstd: new Tensor(r) };
+}
+
+export interface LayerNormGrads {
+  dx: Tensor;
+  dweight: Tensor;
+  dbias: Tensor;
+}
+
+/** Gradients of layerNorm from the saved mean and rstd (dweight, dbias in the weight's dtype). */
+export function layerNormBackward(dout: Tensor, x: Tensor, weight: Tensor, saved: { mean: Tensor; rstd: Tensor }): LayerNormGrads {
+  const [dx, dw, db] = native().layerNormBackward(dout.handle, x.handle, weight.handle, saved.mean.handle,
+    saved.rstd.handle);
+  return { dx: new Tensor(dx), dweight: new Tensor(dw), dbias: new Tensor(db) };
+}

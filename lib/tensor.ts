@@ -1,0 +1,232 @@
+// The Tensor class: a typed handle on native memory (cpu or cuda:N).
+//
+// Ops return at once with a new Tensor whose contents are computed on the
+// device's executor, in issue order, off the main thread; `await t.data()` is
+// where JavaScript waits. Free memory with dispose() (or `using`); a
+// FinalizationRegistry frees what was forgotten when it is collected, and
+// counts it (leakedTensors()) so tests and services can spot leaks.
+import type { NativeTensor } from '../types/native';
+import { type DType, type HostArray, dtypeSize } from './dtype';
+import { GermError } from './errors';
+import { native } from './native';
+import * as ops from './ops';
+
+let leaked = 0;
+const registry = new FinalizationRegistry<NativeTensor>((handle) => {
+  if (!handle.disposed) {
+    leaked++;
+    handle.dispose();
+  }
+});
+
+/** Tensors freed by the garbage collector instead of dispose(). */
+export function leakedTensors(): number {
+  return leaked;
+}
+
+function normalizeDim(dim: number, ndim: number, what = 'dim'): number {
+  const d = dim < 0 ? dim + ndim : dim;
+  if (!Number.isInteger(d) || d < 0 || d >= ndim)
+    throw new GermError(`${what} ${dim} out of range for ${ndim} dims`, 'ERR_SHAPE');
+  return d;
+}
+
+export class Tensor {
+  #handle: NativeTensor | null;
+
+  /** @internal Wraps a native handle; use tensor(), zeros() ... to make one. */
+  constructor(handle: NativeTensor) {
+    this.#handle = handle;
+    registry.register(this, handle, this);
+  }
+
+  /** @internal The native handle; throws ERR_DISPOSED after dispose(). */
+  get handle(): NativeTensor {
+    if (!this.#handle) throw new GermError('tensor used after dispose()', 'ERR_DISPOSED');
+    return this.#handle;
+  }
+
+  get shape(): number[] {
+    return this.handle.shape;
+  }
+  get strides(): number[] {
+    return this.handle.strides;
+  }
+  get dtype(): DType {
+    return this.handle.dtype;
+  }
+  get device(): string {
+    return this.handle.device;
+  }
+  get ndim(): number {
+    return this.handle.shape.length;
+  }
+  /** Number of elements. */
+  get size(): number {
+    return this.handle.shape.reduce((a, b) => a * b, 1);
+  }
+  get disposed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** Frees this handle's reference now; queued work that uses it still completes. */
+  dispose(): void {
+    if (!this.#handle) return;
+    registry.unregister(this);
+    this.#handle.dispose();
+    this.#handle = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /**
+   * The elements, row-major: Float32Array for f32, f16 and bf16 (widened
+   * exactly), Int32Array, Int8Array or Uint8Array for the integer dtypes.
+   */
+  async data<D extends DType = DType>(): Promise<HostArray<D>> {
+    if (this.dtype === 'f16' || this.dtype === 'bf16') {
+      const wide = ops.cast(this, 'f32');
+      try {
+        return (await wide.data()) as HostArray<D>;
+      } finally {
+        wide.dispose();
+      }
+    }
+    const buf = await this.handle.read();
+    switch (this.dtype) {
+      case 'i32':
+        return new Int32Array(buf) as HostArray<D>;
+      case 'i8':
+        return new Int8Array(buf) as HostArray<D>;
+      case 'u8':
+        return new Uint8Array(buf) as HostArray<D>;
+      default:
+        return new Float32Array(buf) as HostArray<D>;
+    }
+  }
+
+  /** The raw bytes in the tensor's dtype (f16 / bf16 as their 16-bit patterns). */
+  async bytes(): Promise<Uint8Array> {
+    return new Uint8Array(await this.handle.read());
+  }
+
+  /** A copy on another device (sharing memory when it is already there). */
+  to(device: string): Tensor {
+    return new Tensor(native().toDevice(this.handle, device));
+  }
+  cast(dtype: DType): Tensor {
+    return ops.cast(this, dtype);
+  }
+  contiguous(): Tensor {
+    return new Tensor(native().contiguous(this.handle));
+  }
+  clone(): Tensor {
+    return new Tensor(native().unary('identity', this.handle));
+  }
+
+  // ---- views: no copy, share memory with this tensor
+  /** Same elements, new shape (-1 infers one dim). Copies only if not contiguous. */
+  reshape(shape: number[]): Tensor {
+    const size = this.size;
+    const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    const infer = shape.filter((d) => d === -1).length;
+    const full = shape.map((d) => (d === -1 ? (known === 0 ? 0 : size / known) : d));
+    if (infer > 1 || full.some((d) => !Number.isInteger(d) || d < 0) || full.reduce((a, b) => a * b, 1) !== size)
+      throw new GermError(`reshape: cannot view [${this.shape}] (${size} elements) as [${shape}]`, 'ERR_SHAPE');
+    const base = this.handle.strides.length && !isContiguous(this) ? native().contiguous(this.handle) : this.handle;
+    const strides = contiguousStrides(full);
+    const v = native().view(base, full, strides, base === this.handle ? this.handle.offset : 0);
+    return new Tensor(v);
+  }
+  /** Swaps two dims (default: the last two). */
+  transpose(dim0 = -2, dim1 = -1): Tensor {
+    const n = this.ndim;
+    const a = normalizeDim(dim0, n), b = normalizeDim(dim1, n);
+    const order = [...Array(n).keys()];
+    [order[a], order[b]] = [order[b], order[a]];
+    return this.permute(order);
+  }
+  permute(order: number[]): Tensor {
+    const n = this.ndim;
+    const dims = order.map((d) => normalizeDim(d, n));
+    if (dims.length !== n || new Set(dims).size !== n)
+      throw new GermError(`permute: [${order}] is not a permutation of ${n} dims`, 'ERR_SHAPE');
+    const h = this.handle;
+    return new Tensor(native().view(h, dims.map((d) => h.shape[d]), dims.map((d) => h.strides[d]), h.offset));
+  }
+  /** Elements start .. start+length-1 along dim. */
+  narrow(dim: number, start: number, length: number): Tensor {
+    const h = this.handle;
+    const d = normalizeDim(dim, h.shape.length);
+    if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > h.shape[d])
+      throw new GermError(`narrow: [${start}, ${start + length}) outside dim ${d} of size ${h.shape[d]}`, 'ERR_SHAPE');
+    const shape = [...h.shape];
+    shape[d] = length;
+    return new Tensor(native().view(h, shape, h.strides, h.offset + start * h.strides[d]));
+  }
+  unsqueeze(dim: number): Tensor {
+    const h = this.handle;
+    const d = normalizeDim(dim, h.shape.length + 1);
+    const shape = [...h.shape], strides = [...h.strides];
+    shape.splice(d, 0, 1);
+    strides.splice(d, 0, d < h.shape.length ? h.strides[d] * h.shape[d] : 1);
+    return new Tensor(native().view(h, shape, strides, h.offset));
+  }
+
+  // ---- math (see ops.ts)
+  add(other: Tensor | number): Tensor {
+    return ops.add(this, other);
+  }
+  sub(other: Tensor | number): Tensor {
+    return ops.sub(this, other);
+  }
+  mul(other: Tensor | number): Tensor {
+    return ops.mul(this, other);
+  }
+  div(other: Tensor | number): Tensor {
+    return ops.div(this, other);
+  }
+  matmul(other: Tensor, options?: ops.MatmulOptions): Tensor {
+    return ops.matmul(this, other, options);
+  }
+  sum(axis?: number, keepdim = false): Tensor {
+    return ops.sum(this, axis, keepdim);
+  }
+  mean(axis?: number, keepdim = false): Tensor {
+    return ops.mean(this, axis, keepdim);
+  }
+  max(axis?: number, keepdim = false): Tensor {
+    return ops.max(this, axis, keepdim);
+  }
+  min(axis?: number, keepdim = false): Tensor {
+    return ops.min(this, axis, keepdim);
+  }
+
+  toString(): string {
+    return this.#handle ? `Tensor(${this.dtype} [${this.shape}] on ${this.device})` : 'Tensor(disposed)';
+  }
+}
+
+export function contiguousStrides(shape: number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+function isContiguous(t: Tensor): boolean {
+  const { shape, strides } = t.handle;
+  let expect = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expect) return false;
+    expect *= shape[i];
+  }
+  return true;
+}
+
+export { dtypeSize };

@@ -1,0 +1,23 @@
+import { defineConfig } from 'tsup';
+
+// One CommonJS bundle for the library, with its .d.ts, and one for the bench
+// runner. The native addon is loaded at run time (lib/native.ts), not bundled.
+export default defineConfig([
+  {
+    entry: { index: 'lib/index.ts' },
+    format: ['cjs'],
+    dts: true,
+    target: 'node20',
+    platform: 'node',
+    sourcemap: true,
+    clean: true,
+    external: ['node-gyp-build'],
+  },
+  {
+    entry: { bench: 'bench/index.ts' },
+    format: ['cjs'],
+    target: 'node20',
+    platform: 'node',
+    external: ['node-gyp-build', 'tinybench'],
+  },
+]);

@@ -1,0 +1,72 @@
+// The typed surface of the native addon (cpp/napi/bindings.cc): the one
+// boundary between TypeScript and C++. lib/ wraps it; users never see it.
+
+export type DTypeName = 'f32' | 'f16' | 'bf16' | 'i8' | 'i32' | 'u8';
+
+export type UnaryOpName =
+  | 'identity' | 'affine' | 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'reciprocal' | 'square'
+  | 'tanh' | 'sigmoid' | 'relu' | 'silu' | 'gelu' | 'geluTanh' | 'powScalar' | 'clamp';
+export type BinaryOpName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow';
+export type ReduceOpName = 'sum' | 'mean' | 'max' | 'min';
+
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly strides: number[];
+  readonly offset: number;
+  readonly dtype: DTypeName;
+  readonly device: string;
+  readonly disposed: boolean;
+  dispose(): void;
+  /** The elements, row-major, in the tensor's own dtype. */
+  read(): Promise<ArrayBuffer>;
+}
+
+export interface NativeDeviceInfo {
+  device: string;
+  name: string;
+  computeCapability: [number, number];
+  totalMemory: number;
+  multiprocessors: number;
+}
+
+export interface NativeMemoryStats {
+  allocatedBytes: number;
+  reservedBytes: number;
+  peakAllocatedBytes: number;
+  allocCalls: number;
+  deviceAllocCalls: number;
+}
+
+export interface NativeBuildInfo {
+  cuda: boolean;
+  cudaArchitectures: string;
+  cudaDeviceCount: number;
+}
+
+export interface NativeAddon {
+  NativeTensor: Function;
+  setErrorClass(ctor: new (message: string, code: string) => Error): void;
+  buildInfo(): NativeBuildInfo;
+  devices(): NativeDeviceInfo[];
+  memoryStats(device: string): NativeMemoryStats;
+  emptyCache(device: string): void;
+  setNumThreads(n: number): void;
+  numThreads(): number;
+  synchronize(device: string): Promise<void>;
+
+  fromHost(data: ArrayBufferView, shape: number[], dtype: DTypeName, device: string): NativeTensor;
+  full(shape: number[], dtype: DTypeName, device: string, value: number): NativeTensor;
+  view(t: NativeTensor, shape: number[], strides: number[], offset: number): NativeTensor;
+  contiguous(t: NativeTensor): NativeTensor;
+  cast(t: NativeTensor, dtype: DTypeName): NativeTensor;
+  toDevice(t: NativeTensor, device: string): NativeTensor;
+
+  unary(op: UnaryOpName, x: NativeTensor, alpha?: number, beta?: number): NativeTensor;
+  binary(op: BinaryOpName, a: NativeTensor, b: NativeTensor): NativeTensor;
+  reduce(op: ReduceOpName, x: NativeTensor, axis: number | null, keepdim: boolean): NativeTensor;
+  matmul(a: NativeTensor, b: NativeTensor, bias: NativeTensor | null, transA: boolean, transB: boolean,
+         alpha: number): NativeTensor;
+  layerNorm(x: NativeTensor, weight: NativeTensor, bias: NativeTensor, eps: number): [NativeTensor, NativeTensor, NativeTensor];
+  layerNormBackward(dout: NativeTensor, x: NativeTensor, weight: NativeTensor, mean: NativeTensor,
+                    rstd: NativeTensor): [NativeTensor, NativeTensor, NativeTensor];
+}
