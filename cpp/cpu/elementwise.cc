@@ -5,7 +5,10 @@
 // inputs (dtype_access.h), run the op's f32 math over the block, round into the
 // output. The f32 -> f32 contiguous case skips the blocks and maps straight
 // from input to output, the loop the compiler vectorises best.
+#include <algorithm>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 #include "cast_exact.h"
 #include "dtype_access.h"

@@ -74,10 +74,10 @@ inline BFloat16 float_to_bf16(float f) {
   return BFloat16{static_cast<uint16_t>(u >> 16)};
 }
 
-// Round to nearest, ties to even, independent of the FP environment's mode
-// only in that the default mode (nearest) is assumed, as everywhere in germ.
-// Adding and subtracting 1.5 * 2^23 drops the fraction bits with the FPU's own
-// rounding; values >= 2^23 in magnitude are already integers.
+// Round to nearest, ties to even (the FPU's default rounding mode, which germ
+// never changes). Adding and subtracting 1.5 * 2^23 drops the fraction bits
+// with the FPU's own rounding, without a libm call; values of magnitude >= 2^23
+// are already integers.
 inline float round_half_even(float x) {
   constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
   if (!(std::fabs(x) < 8388608.0f)) return x;  // also passes NaN through

@@ -15,6 +15,7 @@
 // dbias (backward) are simply not written.
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 #include "dtype_access.h"
@@ -44,6 +45,7 @@ void layernorm_forward(KDType dt, void* out, float* mean, float* rstd, const voi
                        float eps) {
   if (rows <= 0) return;
   dispatch_dtype(dt, [](auto) {});
+  if (!x) throw std::invalid_argument("germ cpu layernorm_forward: null input");
   const std::vector<float> w = load_param(dt, weight, cols, 1.0f);
   const std::vector<float> b = load_param(dt, bias, cols, 0.0f);
 
@@ -82,6 +84,8 @@ void layernorm_backward(KDType dt, void* dx, float* dweight, float* dbias, const
     if (dbias) std::fill(dbias, dbias + cols, 0.0f);
     return;
   }
+  if (!x || !dout || !mean || !rstd)
+    throw std::invalid_argument("germ cpu layernorm_backward: null x, dout, mean or rstd");
   const std::vector<float> w = load_param(dt, weight, cols, 1.0f);
 
   if (dx) {

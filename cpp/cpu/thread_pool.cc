@@ -20,6 +20,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -119,11 +120,16 @@ class Pool {
 
  private:
   // Spawn workers up to `count`; never shrinks (a lower target just leaves
-  // surplus workers asleep, see worker_loop).
+  // surplus workers asleep, see worker_loop). If the OS refuses a thread, go on
+  // with the workers there are: the caller runs any chunk nobody else claims.
   void ensure_workers_locked(int count) {
     while (static_cast<int>(workers_.size()) < count) {
       int index = static_cast<int>(workers_.size());
-      workers_.emplace_back([this, index] { worker_loop(index); });
+      try {
+        workers_.emplace_back([this, index] { worker_loop(index); });
+      } catch (const std::system_error&) {
+        return;
+      }
     }
   }
 

@@ -38,10 +38,13 @@ __device__ __forceinline__ float apply_unary(UnaryOp op, float x, float alpha, f
     case UnaryOp::Sigmoid: return 1.0f / (1.0f + expf(-x));
     case UnaryOp::Relu: return x < 0.0f ? 0.0f : x;  // keeps NaN, like torch.relu
     case UnaryOp::Silu: return x / (1.0f + expf(-x));
-    case UnaryOp::Gelu: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    // 1 + erf(x/sqrt2) cancels for x << 0 (gelu(-4) ~ -1e-4 would keep ~3
+    // digits); erfc(-x/sqrt2) is the same quantity without the cancellation.
+    case UnaryOp::Gelu: return 0.5f * x * erfcf(-x * 0.70710678118654752f);
     case UnaryOp::GeluTanh: {
-      const float k0 = 0.7978845608028654f;  // sqrt(2/pi)
-      return 0.5f * x * (1.0f + tanhf(k0 * (x + 0.044715f * x * x * x)));
+      // 0.5 (1 + tanh(u)) = sigmoid(2u): same value, no cancellation for x << 0.
+      const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);  // sqrt(2/pi) (x + 0.044715 x^3)
+      return x / (1.0f + expf(-2.0f * u));
     }
     case UnaryOp::PowScalar: return powf(x, alpha);
     case UnaryOp::ClampScalar: return x != x ? x : fminf(fmaxf(x, alpha), beta);
