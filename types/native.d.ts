@@ -45,7 +45,7 @@ export interface NativeBuildInfo {
 
 export interface NativeAddon {
   NativeTensor: Function;
-  setErrorClass(ctor: new (message: string, code: string) => Error): void;
+  setErrorClass(ctor: new (message: string, code: never) => Error): void;
   buildInfo(): NativeBuildInfo;
   devices(): NativeDeviceInfo[];
   memoryStats(device: string): NativeMemoryStats;

@@ -423,7 +423,7 @@ static void check_layernorm() {
 
 struct GemmCase {
   KDType dt; bool ta, tb; int64_t m, n, k, batch;
-  int64_t pad = 0;          // extra elements per leading dim (pad 3 breaks the 16-byte alignment)
+  int64_t pad = 0;          // extra elements per leading dim (3 breaks 16-byte alignment; -1: round up to 8)
   int64_t base_offset = 0;  // elements added to A's and B's base pointers
   float alpha = 1, beta = 0; bool bias = false;
 };
@@ -431,7 +431,10 @@ struct GemmCase {
 static void check_gemm_case(const GemmCase& g, bool sample_only = false) {
   const int64_t a_rows = g.ta ? g.k : g.m, a_cols = g.ta ? g.m : g.k;
   const int64_t b_rows = g.tb ? g.n : g.k, b_cols = g.tb ? g.k : g.n;
-  const int64_t lda = a_cols + g.pad, ldb = b_cols + g.pad, ldc = g.n + g.pad;
+  // pad < 0: leading dims rounded up to a multiple of 8 (odd shapes that still
+  // take the tensor-core path); pad > 0: that many extra elements.
+  auto ld_of = [&](int64_t cols) { return g.pad < 0 ? (cols + 7) / 8 * 8 : cols + g.pad; };
+  const int64_t lda = ld_of(a_cols), ldb = ld_of(b_cols), ldc = ld_of(g.n);
   const int64_t sa = a_rows * lda, sb = b_rows * ldb, sc = g.m * ldc;
   HostBuf A(g.dt, sa * g.batch), B(g.dt, sb * g.batch), C(g.dt, sc * g.batch), bias(g.dt, g.n), out(g.dt, sc * g.batch);
   A.fill_uniform(-1, 1); B.fill_uniform(-1, 1); C.fill_uniform(-1, 1); bias.fill_uniform(-1, 1);
@@ -492,11 +495,14 @@ static void check_gemm() {
   for (KDType dt : {KDType::F16, KDType::BF16, KDType::F32}) {
     for (int t = 0; t < 4; ++t) {
       const bool ta = t & 1, tb = t & 2;
-      cases.push_back({dt, ta, tb, 1, 7, 13, 1});
+      cases.push_back({dt, ta, tb, 1, 7, 13, 1});                                // odd ld: guarded fallback
+      cases.push_back({dt, ta, tb, 1, 7, 13, 1, -1});                            // same shape, tensor cores
       cases.push_back({dt, ta, tb, 17, 33, 65, 1});
+      cases.push_back({dt, ta, tb, 17, 33, 65, 1, -1});
       cases.push_back({dt, ta, tb, 16, 2304, 768, 1});
       cases.push_back({dt, ta, tb, 130, 250, 100, 3, 0, 0, 0.5f, -1.25f, true});    // batched, epilogue
-      if (!g_small) cases.push_back({dt, ta, tb, 1037, 1029, 517, 1});           // large tiles, ragged edges
+      if (!g_small) cases.push_back({dt, ta, tb, 1512, 1544, 72, 1, -1});        // large tiles, ragged M/N/K edges
+      cases.push_back({dt, ta, tb, 100, 90, 37, 2, -1, 0, 2.0f, 1.0f, true});    // ragged, batched, epilogue
       cases.push_back({dt, ta, tb, 45, 37, 29, 2, 3, 0});                        // lda % 8 != 0 -> fallback
       cases.push_back({dt, ta, tb, 45, 37, 40, 1, 0, 1});                        // misaligned base -> fallback
     }

@@ -311,7 +311,7 @@ struct TcGemm {
 };
 
 template <class Tr, typename T, bool kTransA, bool kTransB>
-__global__ void __launch_bounds__(Tr::kThreads) gemm_tc_kernel(GemmParams p) {
+__global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) gemm_tc_kernel(GemmParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
   // bf16 tensor cores start at sm_80; on sm_75 the bf16 instantiation is empty
   // and never launched.

@@ -21,7 +21,7 @@ namespace germ::kernels::gemm_detail {
 // both the K-contiguous and the M/N-contiguous (transposed) layouts. Padding
 // costs 25% more shared memory at BK = 32 but needs no index arithmetic in the
 // inner loop, unlike an XOR swizzle, and the budget below still fits.
-template <int BM_, int BN_, int BK_, int WARPS_M_, int WARPS_N_, int STAGES_>
+template <int BM_, int BN_, int BK_, int WARPS_M_, int WARPS_N_, int STAGES_, int MIN_BLOCKS_>
 struct TcTraits {
   static constexpr int BM = BM_, BN = BN_, BK = BK_;
   static constexpr int kWarpsM = WARPS_M_, kWarpsN = WARPS_N_;
@@ -32,6 +32,7 @@ struct TcTraits {
   static constexpr int kNFrags = kWarpTileN / 8;   // n8 fragments per warp
   static constexpr int kStagesAsync = STAGES_;
   static constexpr int kStagesRegs = 2;
+  static constexpr int kMinBlocks = MIN_BLOCKS_;  // __launch_bounds__ min blocks per SM (caps registers)
   static constexpr int kPad = 8;
 
   static_assert(BK % 16 == 0, "k-steps of 16 (m16n8k16)");
@@ -59,14 +60,14 @@ struct TcTraits {
 // A100/H100 SM. Four stages cover global latency at 4096^3 where three fell short
 // in llm.c-style sweeps of such kernels; sm_75 uses two register-staged stages
 // (40 KB, under its 64 KB limit).
-using TcLarge = TcTraits<128, 128, 32, 2, 4, 4>;
+using TcLarge = TcTraits<128, 128, 32, 2, 4, 4, 2>;
 
 // 32 x 32 x 64, 4 warps as 2 x 2 (16 x 16 per warp), 4 stages: for small M
 // (inference: M = 16..64 tokens) and any problem whose large-tile grid would not
 // fill the GPU. Small tiles mean many blocks (M = 16, N = 2304 gives 72 of them)
 // so more SMs stream the weight matrix, which dominates the bytes at small M;
 // BK = 64 doubles the bytes each stage keeps in flight. 4 stages = 40 KB.
-using TcSmall = TcTraits<32, 32, 64, 2, 2, 4>;
+using TcSmall = TcTraits<32, 32, 64, 2, 2, 4, 1>;
 
 // SIMT (CUDA-core) configs: f32 always, f16/bf16 where tensor cores cannot be
 // used (bf16 on sm_75, or operands not 16-byte aligned). Each thread owns a
