@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes prebuilds/linux-x64/germ.napi.glibc.node (prebuildify's naming, which
+// Writes prebuilds/linux-x64/germ.glibc.node (prebuildify's naming, which
 // node-gyp-build matches at run time) from a cmake-js build. Runs as
 // `npm run prebuild`, and by npm's pre-hook before `npm run build`.
 'use strict';

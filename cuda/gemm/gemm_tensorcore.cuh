@@ -310,8 +310,19 @@ struct TcGemm {
   }
 };
 
+// Register cap: on sm_80+ the large config asks for 2 blocks per SM (<= 128
+// registers at 256 threads; 2 x 80 KB of shared memory fits A100/H100), so 16
+// warps hide ldmatrix / MMA latency instead of 8. On sm_75 the register-staged
+// loads need more registers and shared memory allows one 40 KB block beside a
+// second only on paper (64 KB per SM), so no cap there: capping spilled ~200 B.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+#define GERM_TC_MIN_BLOCKS(Tr) 1
+#else
+#define GERM_TC_MIN_BLOCKS(Tr) Tr::kMinBlocks
+#endif
+
 template <class Tr, typename T, bool kTransA, bool kTransB>
-__global__ void __launch_bounds__(Tr::kThreads, Tr::kMinBlocks) gemm_tc_kernel(GemmParams p) {
+__global__ void __launch_bounds__(Tr::kThreads, GERM_TC_MIN_BLOCKS(Tr)) gemm_tc_kernel(GemmParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
   // bf16 tensor cores start at sm_80; on sm_75 the bf16 instantiation is empty
   // and never launched.

@@ -57,10 +57,15 @@ struct TcTraits {
 // mma.sync hardware; 64 accumulator registers per thread leave room for
 // fragments without spilling at 256 threads. BK = 32 keeps a stage at 20 KB, so 4
 // stages (80 KB) fit sm_86/89 (99 KB per block) and two blocks fit an
-// A100/H100 SM. Four stages cover global latency at 4096^3 where three fell short
-// in llm.c-style sweeps of such kernels; sm_75 uses two register-staged stages
-// (40 KB, under its 64 KB limit).
-using TcLarge = TcTraits<128, 128, 32, 2, 4, 4, 2>;
+// A100/H100 SM; four stages keep three k-tiles of loads in flight (stage depth
+// not yet swept). sm_75 uses two register-staged stages (40 KB, under its 64 KB
+// limit). Measured on H100 (cuda/dev/kernel_check, f16 4096^3): capping
+// registers for 2 blocks/SM gave 213 TFLOP/s (x @ W^T) and 238-263 (other
+// layouts) against 159-192 with one block/SM at 168 registers.
+#ifndef GERM_TC_LARGE_MIN_BLOCKS  // dev override, for A/B timing in cuda/dev
+#define GERM_TC_LARGE_MIN_BLOCKS 2
+#endif
+using TcLarge = TcTraits<128, 128, 32, 2, 4, 4, GERM_TC_LARGE_MIN_BLOCKS>;
 
 // 32 x 32 x 64, 4 warps as 2 x 2 (16 x 16 per warp), 4 stages: for small M
 // (inference: M = 16..64 tokens) and any problem whose large-tile grid would not
