@@ -96,3 +96,24 @@ it('devices() lists the GPUs, or none', () => {
     expect(d.totalMemory).toBeGreaterThan(0);
   }
 });
+
+it('loads and computes in worker threads alongside the main thread', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const root = `${__dirname}/..`;
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const addon = require(require.resolve('node-gyp-build', { paths: [workerData.root] }))(workerData.root);
+    const a = addon.fromHost(new Float32Array([1, 2, 3, 4]), [2, 2], 'f32', 'cpu');
+    addon.matmul(a, a, null, false, false, 1).read().then((b) => parentPort.postMessage(Array.from(new Float32Array(b))));`;
+  const runs = Array.from({ length: 3 }, () => new Promise<number[]>((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { root } });
+    w.once('message', (m) => {
+      resolve(m);
+      void w.terminate();
+    });
+    w.once('error', reject);
+  }));
+  const main = read(matmul(tensor([1, 2, 3, 4], [2, 2]), tensor([1, 2, 3, 4], [2, 2])));
+  for (const r of await Promise.all(runs)) expect(r).toEqual([7, 10, 15, 22]);
+  expect(Array.from(await main)).toEqual([7, 10, 15, 22]);
+});
