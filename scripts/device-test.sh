@@ -23,7 +23,7 @@ steps=${GERM_DEVICE_STEPS:-test,sanitize,sm75}
 want() { [[ ",$steps," == *",$1,"* ]]; }
 status=0
 log() { echo "== $*" | tee -a "$out/summary.txt"; }
-summarize() { node -e "const r=require('./$1'); console.log('$2: ' + r.numPassedTests + ' passed, ' + r.numFailedTests + ' failed, ' + r.numPendingTests + ' skipped')" | tee -a "$out/summary.txt"; }
+summarize() { node -e "const r=require(require('path').resolve('$1')); console.log('$2: ' + r.numPassedTests + ' passed, ' + r.numFailedTests + ' failed, ' + r.numPendingTests + ' skipped')" | tee -a "$out/summary.txt"; }
 
 log "GPU: $(nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader)"
 [ -d dist ] || npx tsup >/dev/null

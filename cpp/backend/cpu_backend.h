@@ -12,6 +12,7 @@ class CpuBackend final : public Backend {
   Device device() const override { return Device::cpu(); }
   StoragePtr allocate(size_t nbytes) override { return allocator_.allocate(Device::cpu(), nbytes); }
   MemoryStats memory_stats() override { return allocator_.stats(); }
+  StoragePtr upload_buffer(size_t nbytes) override { return allocate(nbytes); }
 
   void unary(kernels::UnaryOp op, kernels::KDType in_dt, kernels::KDType out_dt, const void* x, void* y,
              const kernels::StridedIndex& idx, int64_t n, float alpha, float beta) override;

@@ -56,8 +56,13 @@ class Backend {
                                   const void* x, const void* weight, const float* mean, const float* rstd,
                                   int64_t rows, int64_t cols) = 0;
 
+  // Host memory the device can read fast, for uploads: pinned on CUDA. The
+  // caller fills it on its own thread, then queues copy_from_host from it.
+  virtual StoragePtr upload_buffer(size_t nbytes) = 0;
+
   // Copies between host memory and this device (executor thread). Both return
-  // only when `host` may be reused or read.
+  // only when `host` may be reused or read (a pinned upload_buffer source may
+  // still be in flight: it guards its own reuse).
   virtual void copy_from_host(void* device_dst, const void* host_src, size_t nbytes) = 0;
   virtual void copy_to_host(void* host_dst, const void* device_src, size_t nbytes) = 0;
   // Device-to-device within this backend (executor thread, stream-ordered).

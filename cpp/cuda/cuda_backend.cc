@@ -83,6 +83,13 @@ void CudaBackend::ensure_staging() {
 }
 
 void CudaBackend::copy_from_host(void* dst, const void* src, size_t nbytes) {
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, src) == cudaSuccess && attr.type == cudaMemoryTypeHost) {
+    // Already page-locked (an upload_buffer): one DMA, no staging copy.
+    cuda_check(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync H2D");
+    return;
+  }
+  cudaGetLastError();
   ensure_staging();
   auto* d = static_cast<char*>(dst);
   auto* s = static_cast<const char*>(src);

@@ -5,6 +5,7 @@
 #include <cuda_runtime_api.h>
 #include "../core/backend.h"
 #include "caching_allocator.h"
+#include "pinned_pool.h"
 
 namespace germ {
 
@@ -16,6 +17,7 @@ class CudaBackend final : public Backend {
   StoragePtr allocate(size_t nbytes) override { return allocator_.allocate(nbytes); }
   MemoryStats memory_stats() override { return allocator_.stats(); }
   void empty_cache() override { allocator_.empty_cache(); }
+  StoragePtr upload_buffer(size_t nbytes) override { return pinned_.allocate(nbytes); }
 
   void unary(kernels::UnaryOp op, kernels::KDType in_dt, kernels::KDType out_dt, const void* x, void* y,
              const kernels::StridedIndex& idx, int64_t n, float alpha, float beta) override;
@@ -45,6 +47,7 @@ class CudaBackend final : public Backend {
   int index_;
   cudaStream_t stream_ = nullptr;
   CachingAllocator allocator_;
+  PinnedPool pinned_{index_, &stream_};
   void* staging_[2] = {nullptr, nullptr};
   cudaEvent_t staging_done_[2] = {nullptr, nullptr};
 };

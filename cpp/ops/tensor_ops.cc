@@ -1,5 +1,6 @@
 // Creation, device movement, views, casts and host reads.
 #include <cstring>
+#include "../cpu/parallel_copy.h"
 #include "indexing.h"
 #include "ops.h"
 #include "task.h"
@@ -18,15 +19,17 @@ TensorPtr from_host(const void* data, size_t nbytes, DType dtype, const Shape& s
                                           std::to_string(want) + ")");
   if (!device.is_cuda()) {
     // A fresh storage no task knows yet: fill it right here.
-    if (nbytes) std::memcpy(t->data(), data, nbytes);
+    cpu::parallel_copy(t->data(), data, nbytes);
     return t;
   }
   // The caller's buffer belongs to JavaScript and may change after we return:
-  // take a copy now and upload it on the device's stream.
-  auto staged = std::make_shared<std::vector<uint8_t>>(static_cast<const uint8_t*>(data),
-                                                       static_cast<const uint8_t*>(data) + nbytes);
+  // copy it now, into memory the device DMAs from directly, and upload it on
+  // the device's stream.
+  StoragePtr staged = be.upload_buffer(nbytes);
+  cpu::parallel_copy(staged->data(), data, nbytes);
   void* dst = t->data();
-  submit(be, {}, {t->storage}, [staged, dst](Backend& b) { b.copy_from_host(dst, staged->data(), staged->size()); });
+  const void* src = staged->data();
+  submit(be, {staged}, {t->storage}, [dst, src, nbytes](Backend& b) { b.copy_from_host(dst, src, nbytes); });
   return t;
 }
 
