@@ -10,14 +10,20 @@ StoragePtr PinnedPool::allocate(size_t nbytes) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto range = free_.equal_range(bin);
+    auto pick = range.second;
     for (auto it = range.first; it != range.second; ++it) {
-      if (cudaEventQuery(it->second.released) == cudaSuccess) {  // its last DMA is done
-        block = it->second;
-        free_.erase(it);
-        break;
-      }
+      pick = it;
+      if (cudaEventQuery(it->second.released) == cudaSuccess) break;  // its last DMA is done
+    }
+    if (pick != range.second) {
+      block = pick->second;
+      free_.erase(pick);
     }
   }
+  // A block whose DMA is still running is worth waiting for: the wait is at
+  // most one copy at link speed, while pinning fresh memory costs far more
+  // (and would grow the pool on every call that outruns the GPU).
+  if (block.ptr) cuda_check(cudaEventSynchronize(block.released), "cudaEventSynchronize (upload buffer)");
   if (!block.ptr) {
     cuda_check(cudaSetDevice(device_), "cudaSetDevice");
     cuda_check(cudaHostAlloc(&block.ptr, bin, cudaHostAllocDefault), "cudaHostAlloc (upload buffer)");
