@@ -16,3 +16,18 @@ export {
   setNumThreads,
   synchronize,
 } from './devices';
+export { alibiSlopes } from './alibi';
+export {
+  type AttentionGate,
+  type AttentionGrads,
+  type AttentionOptions,
+  type AttentionSaved,
+  type GatedAttentionGrads,
+  type GatedAttentionSaved,
+  type Normalizer,
+  attention,
+  attentionBackward,
+  attentionForward,
+  gatedAttentionBackward,
+  gatedAttentionForward,
+} from './attention';

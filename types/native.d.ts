@@ -43,6 +43,23 @@ export interface NativeBuildInfo {
   cudaDeviceCount: number;
 }
 
+export interface NativeAttentionOptions {
+  normalizer?: 'softmax1' | 'softmax' | 'clipped';
+  scale?: number;
+  causal?: boolean;
+  alibiSlopes?: NativeTensor | null;
+  alibiSymmetric?: boolean;
+  clipZeta?: number;
+  clipGamma?: number;
+  dropout?: number;
+  seed?: number;
+  offset?: number;
+  cuSeqlens?: Int32Array | number[];
+  cuSeqlensK?: Int32Array | number[];
+  lengths?: Int32Array | number[];
+  lengthsK?: Int32Array | number[];
+}
+
 export interface NativeAddon {
   NativeTensor: Function;
   setErrorClass(ctor: new (message: string, code: never) => Error): void;
@@ -67,6 +84,9 @@ export interface NativeAddon {
   matmul(a: NativeTensor, b: NativeTensor, bias: NativeTensor | null, transA: boolean, transB: boolean,
          alpha: number): NativeTensor;
   layerNorm(x: NativeTensor, weight: NativeTensor, bias: NativeTensor, eps: number): [NativeTensor, NativeTensor, NativeTensor];
+  attentionForward(q: NativeTensor, k: NativeTensor, v: NativeTensor, opts: NativeAttentionOptions): [NativeTensor, NativeTensor];
+  attentionBackward(dout: NativeTensor, q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor,
+                    lse: NativeTensor, opts: NativeAttentionOptions): [NativeTensor, NativeTensor, NativeTensor];
   layerNormBackward(dout: NativeTensor, x: NativeTensor, weight: NativeTensor, mean: NativeTensor,
                     rstd: NativeTensor): [NativeTensor, NativeTensor, NativeTensor];
 }

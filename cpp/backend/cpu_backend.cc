@@ -1,5 +1,6 @@
 #include "cpu_backend.h"
 #include <cstring>
+#include "../cpu/attention.h"
 #include "../cpu/ops.h"
 
 namespace germ {
@@ -33,6 +34,10 @@ void CpuBackend::layernorm_backward(kernels::KDType dt, void* dx, float* dweight
                                     int64_t rows, int64_t cols) {
   cpu::layernorm_backward(dt, dx, dweight, dbias, dout, x, weight, mean, rstd, rows, cols);
 }
+
+void CpuBackend::attention_forward(const kernels::AttentionParams& p) { cpu::attention_forward(p); }
+void CpuBackend::attention_backward(const kernels::AttentionGradParams& g) { cpu::attention_backward(g); }
+void CpuBackend::fill_zero(void* dst, size_t nbytes) { std::memset(dst, 0, nbytes); }
 
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
 void CpuBackend::copy_to_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }

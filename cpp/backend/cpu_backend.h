@@ -26,6 +26,9 @@ class CpuBackend final : public Backend {
   void layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout, const void* x,
                           const void* weight, const float* mean, const float* rstd, int64_t rows,
                           int64_t cols) override;
+  void attention_forward(const kernels::AttentionParams& p) override;
+  void attention_backward(const kernels::AttentionGradParams& g) override;
+  void fill_zero(void* dst, size_t nbytes) override;
   void copy_from_host(void* dst, const void* src, size_t nbytes) override;
   void copy_to_host(void* dst, const void* src, size_t nbytes) override;
   void copy_within(void* dst, const void* src, size_t nbytes) override;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include "../../cuda/attention/attention_params.h"
 #include "../../cuda/common/kernel_types.h"
 #include "device.h"
 #include "executor.h"
@@ -55,6 +56,12 @@ class Backend {
   virtual void layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout,
                                   const void* x, const void* weight, const float* mean, const float* rstd,
                                   int64_t rows, int64_t cols) = 0;
+
+  // Attention (contract: cuda/attention/attention_params.h). The sequence
+  // arrays in the params point into this device's memory.
+  virtual void attention_forward(const kernels::AttentionParams& p) = 0;
+  virtual void attention_backward(const kernels::AttentionGradParams& g) = 0;
+  virtual void fill_zero(void* dst, size_t nbytes) = 0;
 
   // Host memory the device can read fast, for uploads: pinned on CUDA. The
   // caller fills it on its own thread, then queues copy_from_host from it.

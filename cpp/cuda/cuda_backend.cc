@@ -1,6 +1,7 @@
 #include "cuda_backend.h"
 #include <algorithm>
 #include <cstring>
+#include "../../cuda/attention/attention.h"
 #include "../../cuda/elementwise/elementwise.h"
 #include "../../cuda/gemm/gemm.h"
 #include "../../cuda/norm/layernorm.h"
@@ -72,6 +73,45 @@ void CudaBackend::layernorm_backward(kernels::KDType dt, void* dx, float* dweigh
   check_launch(kernels::layernorm_backward(dt, dx, dweight, dbias, dout, x, weight, mean, rstd, rows, cols,
                                            scratch ? static_cast<float*>(scratch->data()) : nullptr, stream_),
                "layernorm backward kernel");
+}
+
+StoragePtr CudaBackend::scratch_bytes(size_t count) { return count > 0 ? allocator_.allocate(count) : nullptr; }
+
+// The fused flash kernels take Softmax and Softmax1 on f16 / bf16 with head
+// dims 32, 64 and 128; everything else (f32, other head dims, the clipped
+// softmax baseline, bf16 on sm_75) runs the unfused kernels, which are exact
+// but slow. A fused launch that reports cudaErrorNotSupported falls back too.
+static bool fused_attention_fits(const kernels::AttentionParams& p) {
+  return p.normalizer != kernels::AttnNormalizer::Clipped &&
+         (p.dtype == kernels::KDType::F16 || p.dtype == kernels::KDType::BF16) &&
+         (p.head_dim == 32 || p.head_dim == 64 || p.head_dim == 128);
+}
+
+void CudaBackend::attention_forward(const kernels::AttentionParams& p) {
+  if (fused_attention_fits(p)) {
+    const cudaError_t status = kernels::attention_forward(p, stream_);
+    if (status != cudaErrorNotSupported) return check_launch(status, "attention forward kernel");
+    cudaGetLastError();
+  }
+  StoragePtr scratch = scratch_bytes(kernels::attention_naive_scratch_bytes(p));
+  check_launch(kernels::attention_naive_forward(p, scratch ? scratch->data() : nullptr, stream_),
+               "attention forward kernel (unfused)");
+}
+
+void CudaBackend::attention_backward(const kernels::AttentionGradParams& g) {
+  if (fused_attention_fits(g.fwd)) {
+    StoragePtr scratch = scratch_bytes(kernels::attention_backward_scratch_bytes(g.fwd));
+    const cudaError_t status = kernels::attention_backward(g, scratch ? scratch->data() : nullptr, stream_);
+    if (status != cudaErrorNotSupported) return check_launch(status, "attention backward kernel");
+    cudaGetLastError();
+  }
+  StoragePtr scratch = scratch_bytes(kernels::attention_naive_scratch_bytes(g.fwd));
+  check_launch(kernels::attention_naive_backward(g, scratch ? scratch->data() : nullptr, stream_),
+               "attention backward kernel (unfused)");
+}
+
+void CudaBackend::fill_zero(void* dst, size_t nbytes) {
+  check_launch(cudaMemsetAsync(dst, 0, nbytes, stream_), "cudaMemsetAsync");
 }
 
 void CudaBackend::ensure_staging() {

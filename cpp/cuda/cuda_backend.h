@@ -31,6 +31,9 @@ class CudaBackend final : public Backend {
   void layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout, const void* x,
                           const void* weight, const float* mean, const float* rstd, int64_t rows,
                           int64_t cols) override;
+  void attention_forward(const kernels::AttentionParams& p) override;
+  void attention_backward(const kernels::AttentionGradParams& g) override;
+  void fill_zero(void* dst, size_t nbytes) override;
   void copy_from_host(void* dst, const void* src, size_t nbytes) override;
   void copy_to_host(void* dst, const void* src, size_t nbytes) override;
   void copy_within(void* dst, const void* src, size_t nbytes) override;
@@ -43,6 +46,7 @@ class CudaBackend final : public Backend {
   static constexpr size_t kStagingBytes = size_t(8) << 20;
   void ensure_staging();
   StoragePtr scratch_floats(int64_t count);
+  StoragePtr scratch_bytes(size_t count);
 
   int index_;
   cudaStream_t stream_ = nullptr;

@@ -60,6 +60,24 @@ std::string arg_string(const Napi::Value& v, const char* what) {
   return v.As<Napi::String>().Utf8Value();
 }
 
+std::vector<int32_t> arg_int32s(const Napi::Value& v, const char* what) {
+  std::vector<int32_t> out;
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+    Napi::Int32Array a = v.As<Napi::Int32Array>();
+    out.assign(a.Data(), a.Data() + a.ElementLength());
+    return out;
+  }
+  if (!v.IsArray()) bad(std::string(what) + " must be an Int32Array or an array of integers");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value e = a.Get(i);
+    const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : NAN;
+    if (!(d == std::floor(d) && std::fabs(d) <= 2147483647.0)) bad(std::string(what) + " must hold 32-bit integers");
+    out.push_back(static_cast<int32_t>(d));
+  }
+  return out;
+}
+
 std::optional<int64_t> arg_optional_int(const Napi::Value& v, const char* what) {
   if (v.IsUndefined() || v.IsNull()) return std::nullopt;
   const double d = arg_number(v, what);

@@ -4,6 +4,7 @@
 #include <napi.h>
 #include <optional>
 #include <string>
+#include <vector>
 #include "../core/device.h"
 #include "../core/dtype.h"
 #include "../core/tensor.h"
@@ -16,6 +17,7 @@ Device arg_device(const Napi::Value& v);
 double arg_number(const Napi::Value& v, const char* what);
 bool arg_bool(const Napi::Value& v, const char* what);
 std::string arg_string(const Napi::Value& v, const char* what);
+std::vector<int32_t> arg_int32s(const Napi::Value& v, const char* what);  // Int32Array or number[]
 std::optional<int64_t> arg_optional_int(const Napi::Value& v, const char* what);
 
 kernels::UnaryOp unary_op(const std::string& name);

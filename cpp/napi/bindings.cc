@@ -137,6 +137,57 @@ Napi::Value layer_norm_backward(Info info) {
   return guarded(info.Env(), [&] { return wrap3(info.Env(), ops::layernorm_backward(dout, x, w, mean, rstd)); });
 }
 
+// {normalizer, scale, causal, alibiSlopes, alibiSymmetric, clipZeta, clipGamma,
+//  dropout, seed, offset, cuSeqlens, cuSeqlensK, lengths, lengthsK}
+ops::AttentionOptions attention_options(Napi::Env env, const Napi::Value& v) {
+  ops::AttentionOptions o;
+  if (!v.IsObject()) throw GermError(ErrorCode::InvalidArgument, "attention options must be an object");
+  Napi::Object obj = v.As<Napi::Object>();
+  auto has = [&](const char* key) { return obj.Has(key) && !obj.Get(key).IsUndefined() && !obj.Get(key).IsNull(); };
+  if (has("normalizer")) {
+    const std::string n = arg_string(obj.Get("normalizer"), "normalizer");
+    if (n == "softmax") o.normalizer = kernels::AttnNormalizer::Softmax;
+    else if (n == "softmax1") o.normalizer = kernels::AttnNormalizer::Softmax1;
+    else if (n == "clipped") o.normalizer = kernels::AttnNormalizer::Clipped;
+    else throw GermError(ErrorCode::InvalidArgument, "normalizer must be 'softmax1', 'softmax' or 'clipped', got '" + n + "'");
+  }
+  if (has("scale")) o.scale = static_cast<float>(arg_number(obj.Get("scale"), "scale"));
+  o.causal = arg_bool(obj.Get("causal"), "causal");
+  if (has("alibiSlopes")) o.alibi_slopes = TensorObject::unwrap(env, obj.Get("alibiSlopes"), "alibiSlopes");
+  if (has("alibiSymmetric")) o.alibi_symmetric = arg_bool(obj.Get("alibiSymmetric"), "alibiSymmetric");
+  if (has("clipZeta")) o.clip_zeta = static_cast<float>(arg_number(obj.Get("clipZeta"), "clipZeta"));
+  if (has("clipGamma")) o.clip_gamma = static_cast<float>(arg_number(obj.Get("clipGamma"), "clipGamma"));
+  if (has("dropout")) o.dropout_p = static_cast<float>(arg_number(obj.Get("dropout"), "dropout"));
+  if (has("seed")) o.seed = static_cast<uint64_t>(arg_number(obj.Get("seed"), "seed"));
+  if (has("offset")) o.offset = static_cast<uint64_t>(arg_number(obj.Get("offset"), "offset"));
+  if (has("cuSeqlens")) o.cu_seqlens_q = arg_int32s(obj.Get("cuSeqlens"), "cuSeqlens");
+  if (has("cuSeqlensK")) o.cu_seqlens_k = arg_int32s(obj.Get("cuSeqlensK"), "cuSeqlensK");
+  if (has("lengths")) o.lengths_q = arg_int32s(obj.Get("lengths"), "lengths");
+  if (has("lengthsK")) o.lengths_k = arg_int32s(obj.Get("lengthsK"), "lengthsK");
+  return o;
+}
+
+Napi::Value attention_forward(Info info) {
+  TensorPtr q = tensor_arg(info, 0, "q"), k = tensor_arg(info, 1, "k"), v = tensor_arg(info, 2, "v");
+  Napi::Env env = info.Env();
+  return guarded(env, [&] {
+    const auto r = ops::attention_forward(q, k, v, attention_options(env, info[3]));
+    Napi::Array a = Napi::Array::New(env, 2);
+    a.Set(0u, TensorObject::wrap(env, r[0]));
+    a.Set(1u, TensorObject::wrap(env, r[1]));
+    return a;
+  });
+}
+
+Napi::Value attention_backward(Info info) {
+  TensorPtr dout = tensor_arg(info, 0, "dout"), q = tensor_arg(info, 1, "q"), k = tensor_arg(info, 2, "k");
+  TensorPtr v = tensor_arg(info, 3, "v"), out = tensor_arg(info, 4, "out"), lse = tensor_arg(info, 5, "lse");
+  Napi::Env env = info.Env();
+  return guarded(env, [&] {
+    return wrap3(env, ops::attention_backward(dout, q, k, v, out, lse, attention_options(env, info[6])));
+  });
+}
+
 Napi::Value synchronize(Info info) {
   Napi::Env env = info.Env();
   Completions& done = *state(env).completions;
@@ -234,6 +285,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
       {"unary", unary},              {"binary", binary},
       {"reduce", reduce},            {"matmul", matmul},
       {"layerNorm", layer_norm},     {"layerNormBackward", layer_norm_backward},
+      {"attentionForward", attention_forward}, {"attentionBackward", attention_backward},
       {"synchronize", synchronize},  {"devices", devices},
       {"memoryStats", memory_stats}, {"emptyCache", empty_cache},
       {"setNumThreads", set_num_threads}, {"numThreads", num_threads},

@@ -53,6 +53,30 @@ std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x, const TensorPtr& 
 std::array<TensorPtr, 3> layernorm_backward(const TensorPtr& dout, const TensorPtr& x, const TensorPtr& weight,
                                             const TensorPtr& mean, const TensorPtr& rstd);
 
+// --- attention (attention_ops.cc). q [B, Sq, H, D] with k, v [B, Sk, H, D]
+// (padded batch; optional per-sequence lengths), or q [Tq, H, D] with k, v
+// [Tk, H, D] and cu_seqlens (packed varlen). Contract of the math:
+// cuda/attention/attention_params.h.
+struct AttentionOptions {
+  kernels::AttnNormalizer normalizer = kernels::AttnNormalizer::Softmax1;
+  std::optional<float> scale;  // default 1 / sqrt(D)
+  bool causal = false;
+  TensorPtr alibi_slopes;      // f32 [H] on the same device, or null
+  bool alibi_symmetric = true;
+  float clip_zeta = 1.f, clip_gamma = 0.f;
+  float dropout_p = 0.f;
+  uint64_t seed = 0, offset = 0;
+  std::vector<int32_t> cu_seqlens_q, cu_seqlens_k;  // packed: [B + 1] each (k defaults to q's)
+  std::vector<int32_t> lengths_q, lengths_k;        // padded: [B] each, optional
+};
+// returns {out (like q), lse [H, total_q] f32}
+std::array<TensorPtr, 2> attention_forward(const TensorPtr& q, const TensorPtr& k, const TensorPtr& v,
+                                           const AttentionOptions& o);
+// returns {dq, dk, dv}, shaped like q, k, v
+std::array<TensorPtr, 3> attention_backward(const TensorPtr& dout, const TensorPtr& q, const TensorPtr& k,
+                                            const TensorPtr& v, const TensorPtr& out, const TensorPtr& lse,
+                                            const AttentionOptions& o);
+
 // --- shared checks (checks.cc)
 void require_same_device(const char* op, std::initializer_list<const TensorPtr*> ts);
 void require_float(const char* op, const TensorPtr& t);

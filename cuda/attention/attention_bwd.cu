@@ -1,0 +1,400 @@
+// attention_backward: fused flash-attention backward (FlashAttention-2).
+//
+// Four launches on the stream:
+//   1. memset   dq_accum (f32 scratch) = 0
+//   2. delta    D_i = rowsum(dO_i * O_i)  (f32 scratch, [heads, total_q])
+//   3. main     one CTA per kBlockN = 64 keys of one (batch, head); each warp
+//               owns 16 keys, and dK, dV live in its registers. Per query block
+//               of kBlockM rows (Q, dO double-buffered by cp.async):
+//                 S^T  = K Q^T                     (keys x queries, scores recomputed)
+//                 P^T  = exp2(S^T*scale*log2e + bias - lse*log2e), 0 where masked
+//                 dV  += (P^T * keep / (1-p)) dO   (P^T repacked from registers)
+//                 dP^T = V dO^T, times keep / (1-p)
+//                 dS^T = P^T * (dP^T - D)
+//                 dK  += dS^T Q
+//                 dQ  += dS K  -> dS^T through shared memory, f32 atomicAdd
+//                                 (red.global) into dq_accum
+//   4. convert  dq = dq_accum * scale in the input dtype (every row of q)
+// The transposed formulation (S^T rather than S) lets each warp keep whole key
+// rows, so dK and dV never leave registers and need no atomics; only dQ does,
+// as in FlashAttention-2.
+//
+// lse guards: a softmax row with no key has lse = -inf; it is read as +inf so
+// P = exp2(-inf) = 0 (never -inf - -inf). Query rows past len_q (in the last
+// block) read lse = +inf and D = 0, so they add nothing anywhere.
+#include "attention.h"
+#include "attention_common.cuh"
+#include "../common/launch_utils.cuh"
+
+namespace germ::kernels {
+namespace attn_detail {
+
+// Scratch layout (bytes): [dq_accum: total_q * heads * D f32][delta: heads * total_q f32].
+inline size_t dq_accum_bytes(const AttentionParams& p) {
+  return static_cast<size_t>(ceil_div(p.total_q * p.heads * p.head_dim * 4, 256) * 256);
+}
+
+// ---- 2. delta -----------------------------------------------------------------------
+// One warp per (row, head): dO . O over head_dim.
+template <typename T>
+__global__ void __launch_bounds__(kThreads) bwd_delta_kernel(const AttentionGradParams g, float* delta) {
+  const AttentionParams& p = g.fwd;
+  const int b = blockIdx.z, h = blockIdx.y, lane = threadIdx.x & 31;
+  const int i = blockIdx.x * (kThreads / 32) + (threadIdx.x >> 5);
+  if (i >= p.seq_q_len[b]) return;
+  const int64_t row = p.seq_q_start[b] + i;
+  const T* o = static_cast<const T*>(p.o) + row * p.o_row_stride + h * p.head_dim;
+  const T* d = static_cast<const T*>(g.dout) + row * g.dout_row_stride + h * p.head_dim;
+  float acc = 0.0f;
+  for (int c = lane; c < p.head_dim; c += 32) acc += to_f32(o[c]) * to_f32(d[c]);
+#pragma unroll
+  for (int off = 16; off > 0; off >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, off);
+  if (lane == 0) delta[int64_t(h) * p.total_q + row] = acc;
+}
+
+// ---- 3. main ------------------------------------------------------------------------
+
+template <int D, typename T>
+struct FlashBwd {
+  static constexpr int kBlockN = BwdTraits<D>::kBlockN;  // keys per CTA (16 per warp)
+  static constexpr int kBlockM = BwdTraits<D>::kBlockM;  // queries per step
+  static constexpr int kQFrags = kBlockM / 8;            // n8 fragments of S^T
+  static constexpr int kDFrags = D / 8;
+  static constexpr int kLdS = kLd<D>;
+  static constexpr int kLdDs = kBlockM + 8;
+  // dQ = dS K: warp grid over the kBlockM x D tile.
+  static constexpr int kWarpsM = kBlockM / 16, kWarpsN = 4 / kWarpsM;
+  static constexpr int kDqCols = D / kWarpsN, kDqFrags = kDqCols / 8;
+  static_assert(kWarpsM * kWarpsN == 4 && kDqFrags % 2 == 0, "dQ warp grid");
+  // Q / dO stages: 2 with cp.async (sm_80+), 1 on sm_75 (64 KB of shared memory).
+  static constexpr int stage_elems() { return 2 * kBlockM * kLdS; }
+  static constexpr int smem_bytes(int stages) {
+    return 2 * (2 * kBlockN * kLdS + stages * stage_elems() + kBlockN * kLdDs);
+  }
+
+  static __device__ __forceinline__ void run(const AttentionGradParams& gp, float* dq_accum, const float* delta,
+                                             T* smem) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    constexpr int kStages = 2;
+#else
+    constexpr int kStages = 1;
+#endif
+    const AttentionParams& p = gp.fwd;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int g = lane >> 2, t = lane & 3, quad = lane >> 3, r8 = lane & 7;
+    const int b = blockIdx.z, h = blockIdx.y, n0 = blockIdx.x * kBlockN;
+    const SeqInfo si = seq_info(p, b, h);
+    if (n0 >= si.len_k) return;
+
+    T* sK = smem;
+    T* sV = sK + kBlockN * kLdS;
+    T* sQ0 = sV + kBlockN * kLdS;  // stage s: Q at sQ0 + s*stage, dO right after Q
+    T* sdS = sQ0 + kStages * stage_elems();
+    const T* gQ = static_cast<const T*>(p.q) + si.q0 * p.q_row_stride + h * D;
+    const T* gdO = static_cast<const T*>(gp.dout) + si.q0 * gp.dout_row_stride + h * D;
+
+    // Query blocks that see this key block: causal rows i >= n0 - diag.
+    const int m_lo = p.causal ? max(0, n0 - si.diag) : 0;
+    const int it_begin = m_lo / kBlockM;
+    const int it_end = si.len_q > m_lo ? static_cast<int>(ceil_div(si.len_q, kBlockM)) : it_begin;
+
+    auto load_q = [&](int it, int stage) {
+      const int m0 = it * kBlockM;
+      T* s = sQ0 + stage * stage_elems();
+      load_tile<kBlockM, D>(s, gQ + m0 * p.q_row_stride, p.q_row_stride, si.len_q - m0, tid);
+      load_tile<kBlockM, D>(s + kBlockM * kLdS, gdO + m0 * gp.dout_row_stride, gp.dout_row_stride, si.len_q - m0, tid);
+    };
+    load_tile<kBlockN, D>(sK, static_cast<const T*>(p.k) + (si.k0 + n0) * p.k_row_stride + h * D, p.k_row_stride,
+                          si.len_k - n0, tid);
+    load_tile<kBlockN, D>(sV, static_cast<const T*>(p.v) + (si.k0 + n0) * p.v_row_stride + h * D, p.v_row_stride,
+                          si.len_k - n0, tid);
+    if (kStages == 2 && it_begin < it_end) load_q(it_begin, 0);
+    copy_commit();
+
+    const bool alibi = p.alibi_slopes != nullptr, alibi_sym = p.alibi_symmetric, causal = p.causal;
+    const bool dropout = p.dropout_p > 0.0f;
+    const uint32_t drop_thr = dropout ? dropout_threshold_dev(p.dropout_p) : 0u;
+    const float rdrop = dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
+    const float scale2 = p.scale * kLog2e;
+    const int kw = warp * 16;  // this warp's first key in the block
+
+    float dk[kDFrags][4], dv[kDFrags][4];
+#pragma unroll
+    for (int dj = 0; dj < kDFrags; ++dj)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) { dk[dj][e] = 0.0f; dv[dj][e] = 0.0f; }
+
+    for (int it = it_begin; it < it_end; ++it) {
+      const int m0 = it * kBlockM;
+      int stage = 0;
+      if constexpr (kStages == 2) {
+        stage = (it - it_begin) & 1;
+        copy_wait_all();
+        __syncthreads();  // Q/dO[it] visible; the other stage and sdS are free
+        if (it + 1 < it_end) load_q(it + 1, stage ^ 1);
+        copy_commit();
+      } else {
+        __syncthreads();  // the previous step is done with the stage and sdS
+        load_q(it, 0);
+        __syncthreads();
+      }
+      const T* sQ = sQ0 + stage * stage_elems();
+      const T* sdO = sQ + kBlockM * kLdS;
+
+      // Row statistics of this thread's query columns 8j + 2t + c.
+      float lse2[kQFrags][2], dlt[kQFrags][2];
+#pragma unroll
+      for (int j = 0; j < kQFrags; ++j)
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+          const int q = m0 + j * 8 + 2 * t + c;
+          float l = INFINITY, d = 0.0f;
+          if (q < si.len_q) {
+            const int64_t idx = int64_t(h) * p.total_q + si.q0 + q;
+            l = p.lse[idx];
+            l = l == -INFINITY ? INFINITY : l * kLog2e;
+            d = delta[idx];
+          }
+          lse2[j][c] = l;
+          dlt[j][c] = d;
+        }
+
+      // ---- S^T = K Q^T and dP^T = V dO^T (same operand pattern)
+      float st[kQFrags][4], dpt[kQFrags][4];
+#pragma unroll
+      for (int j = 0; j < kQFrags; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) { st[j][e] = 0.0f; dpt[j][e] = 0.0f; }
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        uint32_t ka[4], va[4];
+        ldmatrix_x4(ka, sK + (kw + (lane & 15)) * kLdS + kk * 16 + (lane >> 4) * 8);
+        ldmatrix_x4(va, sV + (kw + (lane & 15)) * kLdS + kk * 16 + (lane >> 4) * 8);
+#pragma unroll
+        for (int j = 0; j < kQFrags; j += 2) {
+          uint32_t r[4];
+          const int off = (j * 8 + (quad >> 1) * 8 + r8) * kLdS + kk * 16 + (quad & 1) * 8;
+          ldmatrix_x4(r, sQ + off);
+          mma_16816<T>(st[j], ka, r[0], r[1]);
+          mma_16816<T>(st[j + 1], ka, r[2], r[3]);
+          ldmatrix_x4(r, sdO + off);
+          mma_16816<T>(dpt[j], va, r[0], r[1]);
+          mma_16816<T>(dpt[j + 1], va, r[2], r[3]);
+        }
+      }
+
+      // ---- P^T, dropout, dS^T. Element (key kr, query qc). ALiBi distance
+      // qc + diag - kr from one float per row half (no per-element int->float,
+      // see attention_fwd.cu).
+      const bool need_mask = n0 + kBlockN > si.len_k || (causal && n0 + kBlockN - 1 > m0 + si.diag);
+      float pd[kQFrags][4];  // dropped P^T (for dV); st becomes P^T, dpt becomes dS^T
+      float fb[2];
+#pragma unroll
+      for (int rh = 0; rh < 2; ++rh) fb[rh] = static_cast<float>(m0 + 2 * t + si.diag - n0 - kw - g - rh * 8);
+#pragma unroll
+      for (int j = 0; j < kQFrags; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int kr = n0 + kw + g + (e >> 1) * 8, qc = m0 + j * 8 + 2 * t + (e & 1);
+          float v = st[j][e] * scale2;
+          if (alibi) {
+            const float dist = fb[e >> 1] + static_cast<float>(j * 8 + (e & 1));
+            v -= si.alibi2 * (alibi_sym ? fabsf(dist) : dist);
+          }
+          if (need_mask && (kr >= si.len_k || (causal && kr > qc + si.diag))) v = -INFINITY;
+          const float pv = exp2f(v - lse2[j][e & 1]);
+          float dp = dpt[j][e];
+          float pdv = pv;
+          if (dropout) {
+            const bool keep = qc < si.len_q &&
+                              dropout_keep(p.seed, p.offset, si.drop_row0 + qc, static_cast<uint64_t>(kr), drop_thr);
+            pdv = keep ? pv * rdrop : 0.0f;
+            dp = keep ? dp * rdrop : 0.0f;
+          }
+          st[j][e] = pv;
+          pd[j][e] = pdv;
+          dpt[j][e] = pv * (dp - dlt[j][e & 1]);
+        }
+
+      // ---- dV += Pd^T dO, dK += dS^T Q (A from registers, B = [q][d] via .trans)
+#pragma unroll
+      for (int kk = 0; kk < kBlockM / 16; ++kk) {
+        uint32_t pa[4], sa[4];
+        acc_to_a<T>(pa, pd[2 * kk], pd[2 * kk + 1]);
+        acc_to_a<T>(sa, dpt[2 * kk], dpt[2 * kk + 1]);
+#pragma unroll
+        for (int dj = 0; dj < kDFrags; dj += 2) {
+          uint32_t r[4];
+          const int off = (kk * 16 + (quad & 1) * 8 + r8) * kLdS + dj * 8 + (quad >> 1) * 8;
+          ldmatrix_x4_trans(r, sdO + off);
+          mma_16816<T>(dv[dj], pa, r[0], r[1]);
+          mma_16816<T>(dv[dj + 1], pa, r[2], r[3]);
+          ldmatrix_x4_trans(r, sQ + off);
+          mma_16816<T>(dk[dj], sa, r[0], r[1]);
+          mma_16816<T>(dk[dj + 1], sa, r[2], r[3]);
+        }
+      }
+
+      // ---- dS^T to shared memory, then dQ = dS K with f32 atomics.
+#pragma unroll
+      for (int j = 0; j < kQFrags; ++j)
+#pragma unroll
+        for (int rh = 0; rh < 2; ++rh)
+          *reinterpret_cast<uint32_t*>(sdS + (kw + g + rh * 8) * kLdDs + j * 8 + 2 * t) =
+              pack2<T>(dpt[j][2 * rh], dpt[j][2 * rh + 1]);
+      __syncthreads();
+      const int qm = (warp % kWarpsM) * 16, qn = (warp / kWarpsM) * kDqCols;
+      float dq[kDqFrags][4];
+#pragma unroll
+      for (int nj = 0; nj < kDqFrags; ++nj)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) dq[nj][e] = 0.0f;
+#pragma unroll
+      for (int kk = 0; kk < kBlockN / 16; ++kk) {
+        uint32_t a[4];
+        // dS [q][key] is stored transposed ([key][q]): the GEMM's trans_a pattern.
+        ldmatrix_x4_trans(a, sdS + (kk * 16 + (quad >> 1) * 8 + r8) * kLdDs + qm + (quad & 1) * 8);
+#pragma unroll
+        for (int nj = 0; nj < kDqFrags; nj += 2) {
+          uint32_t r[4];
+          ldmatrix_x4_trans(r, sK + (kk * 16 + (quad & 1) * 8 + r8) * kLdS + qn + nj * 8 + (quad >> 1) * 8);
+          mma_16816<T>(dq[nj], a, r[0], r[1]);
+          mma_16816<T>(dq[nj + 1], a, r[2], r[3]);
+        }
+      }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+      // Hopper: one 16-byte red.global.add.v4.f32 per fragment instead of four
+      // scalar atomics (measured: ~10% of the backward at d=64). Lanes t and t^1 swap
+      // halves so an even t holds row g, cols 4(t/2)..+3 and an odd t row g+8.
+      {
+        const bool odd = t & 1;
+        const int q = m0 + qm + g + (odd ? 8 : 0);
+        float* dst = dq_accum + (si.q0 + q) * int64_t(p.heads) * D + h * D + qn + 4 * (t >> 1);
+#pragma unroll
+        for (int nj = 0; nj < kDqFrags; ++nj) {
+          const float s0 = odd ? dq[nj][0] : dq[nj][2], s1 = odd ? dq[nj][1] : dq[nj][3];
+          const float r0 = __shfl_xor_sync(0xffffffffu, s0, 1), r1 = __shfl_xor_sync(0xffffffffu, s1, 1);
+          const float a0 = odd ? r0 : dq[nj][0], a1 = odd ? r1 : dq[nj][1];
+          const float a2 = odd ? dq[nj][2] : r0, a3 = odd ? dq[nj][3] : r1;
+          if (q < si.len_q)
+            asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(dst + nj * 8), "f"(a0), "f"(a1),
+                         "f"(a2), "f"(a3)
+                         : "memory");
+        }
+      }
+#else
+#pragma unroll
+      for (int rh = 0; rh < 2; ++rh) {
+        const int q = m0 + qm + g + rh * 8;
+        if (q < si.len_q) {
+          float* dst = dq_accum + (si.q0 + q) * int64_t(p.heads) * D + h * D + qn + 2 * t;
+#pragma unroll
+          for (int nj = 0; nj < kDqFrags; ++nj) {
+            atomicAdd(dst + nj * 8, dq[nj][2 * rh]);
+            atomicAdd(dst + nj * 8 + 1, dq[nj][2 * rh + 1]);
+          }
+        }
+      }
+#endif
+    }
+    copy_wait_all();  // nothing is in flight past the loop, but keep the group count honest
+
+    // ---- dK (times scale) and dV for keys inside the sequence.
+    T* gdK = static_cast<T*>(gp.dk) + (si.k0 + n0) * gp.dk_row_stride + h * D;
+    T* gdV = static_cast<T*>(gp.dv) + (si.k0 + n0) * gp.dv_row_stride + h * D;
+#pragma unroll
+    for (int rh = 0; rh < 2; ++rh) {
+      const int r = kw + g + rh * 8;
+      if (n0 + r < si.len_k) {
+#pragma unroll
+        for (int dj = 0; dj < kDFrags; ++dj) {
+          *reinterpret_cast<uint32_t*>(gdK + r * gp.dk_row_stride + dj * 8 + 2 * t) =
+              pack2<T>(dk[dj][2 * rh] * p.scale, dk[dj][2 * rh + 1] * p.scale);
+          *reinterpret_cast<uint32_t*>(gdV + r * gp.dv_row_stride + dj * 8 + 2 * t) =
+              pack2<T>(dv[dj][2 * rh], dv[dj][2 * rh + 1]);
+        }
+      }
+    }
+  }
+};
+
+template <int D, typename T>
+__global__ void __launch_bounds__(kThreads) flash_bwd_kernel(const AttentionGradParams g, float* dq_accum,
+                                                             const float* delta) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
+  if constexpr (std::is_same<T, __half>::value || __CUDA_ARCH__ >= 800) {
+    extern __shared__ uint4 smem_raw[];
+    FlashBwd<D, T>::run(g, dq_accum, delta, reinterpret_cast<T*>(smem_raw));
+  }
+#endif
+}
+
+// ---- 4. convert ---------------------------------------------------------------------
+template <typename T>
+__global__ void bwd_dq_convert_kernel(const float* acc, T* dq, int64_t rows, int cols, int64_t ld, float scale) {
+  const int64_t n = rows * cols;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t r = i / cols;
+    dq[r * ld + (i - r * cols)] = from_f32<T>(acc[i] * scale);
+  }
+}
+
+template <int D, typename T>
+cudaError_t launch_bwd(const AttentionGradParams& g, void* scratch, int code_arch, cudaStream_t stream) {
+  const AttentionParams& p = g.fwd;
+  float* dq_accum = static_cast<float*>(scratch);
+  float* delta = reinterpret_cast<float*>(static_cast<char*>(scratch) + dq_accum_bytes(p));
+  cudaError_t e = cudaMemsetAsync(dq_accum, 0, size_t(p.total_q) * p.heads * D * sizeof(float), stream);
+  if (e != cudaSuccess) return e;
+  const dim3 dgrid(static_cast<unsigned>(ceil_div(p.max_len_q, kThreads / 32)), p.heads, p.batch);
+  bwd_delta_kernel<T><<<dgrid, kThreads, 0, stream>>>(g, delta);
+
+  using K = FlashBwd<D, T>;
+  const int smem = K::smem_bytes(code_arch >= 80 ? 2 : 1);
+  auto kernel = flash_bwd_kernel<D, T>;
+  if (smem > 48 * 1024) {
+    e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    if (e != cudaSuccess) return e;
+  }
+  const dim3 grid(static_cast<unsigned>(ceil_div(p.max_len_k, K::kBlockN)), p.heads, p.batch);
+  if (p.max_len_k > 0) kernel<<<grid, kThreads, smem, stream>>>(g, dq_accum, delta);
+
+  const int cols = p.heads * D;
+  bwd_dq_convert_kernel<T><<<grid_stride_blocks(p.total_q * cols, 256 * 4), 256, 0, stream>>>(
+      dq_accum, static_cast<T*>(g.dq), p.total_q, cols, g.dq_row_stride, p.scale);
+  return cudaGetLastError();
+}
+
+}  // namespace attn_detail
+
+size_t attention_backward_scratch_bytes(const AttentionParams& p) {
+  if (p.total_q <= 0 || p.heads <= 0 || p.head_dim <= 0) return 0;
+  return attn_detail::dq_accum_bytes(p) + static_cast<size_t>(p.heads) * p.total_q * sizeof(float);
+}
+
+cudaError_t attention_backward(const AttentionGradParams& g, void* scratch, cudaStream_t stream) {
+  const AttentionParams& p = g.fwd;
+  cudaError_t e = attention_fused_check(p);
+  if (e != cudaSuccess) return e;
+  if (p.batch == 0 || p.heads == 0 || p.total_q == 0) return cudaSuccess;
+  if (p.q == nullptr || p.k == nullptr || p.v == nullptr || p.o == nullptr || p.lse == nullptr ||
+      g.dout == nullptr || g.dq == nullptr || g.dk == nullptr || g.dv == nullptr || scratch == nullptr ||
+      !aligned_to(scratch, 16))  // 16-byte dQ reductions
+    return cudaErrorInvalidValue;
+  auto ok = [](const void* ptr, int64_t ld) { return aligned_to(ptr, 16) && ld % 8 == 0; };
+  if (!ok(g.dout, g.dout_row_stride) || !ok(g.dk, g.dk_row_stride) || !ok(g.dv, g.dv_row_stride) ||
+      !aligned_to(g.dq, 2))
+    return cudaErrorNotSupported;
+  const int arch = attention_code_arch();
+  auto by_dim = [&](auto t) -> cudaError_t {
+    using T = decltype(t);
+    switch (p.head_dim) {
+      case 32: return attn_detail::launch_bwd<32, T>(g, scratch, arch, stream);
+      case 64: return attn_detail::launch_bwd<64, T>(g, scratch, arch, stream);
+      default: return attn_detail::launch_bwd<128, T>(g, scratch, arch, stream);
+    }
+  };
+  return p.dtype == KDType::F16 ? by_dim(__half{}) : by_dim(__nv_bfloat16{});
+}
+
+}  // namespace germ::kernels

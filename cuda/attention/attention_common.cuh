@@ -1,0 +1,185 @@
+// What the fused attention kernels (forward and backward) share: tile traits,
+// the 16-byte tile loader, fragment packing, the score transform (scale, ALiBi,
+// mask) and the dropout draw. PTX wrappers (ldmatrix, mma_16816) come from the
+// GEMM (cuda/gemm/gemm_tensorcore.cuh) so there is one copy of that asm.
+//
+// Fragment vocabulary (mma.sync m16n8k16, see gemm_tensorcore.cuh): in a warp,
+// g = lane / 4 and t = lane % 4. An accumulator c[4] of a 16x8 tile holds
+// (row g, cols 2t, 2t+1) in c0, c1 and (row g + 8, same cols) in c2, c3. The A
+// fragment of a 16x16 tile is {(g, 2t..), (g+8, 2t..), (g, 2t+8..), (g+8, 2t+8..)}
+// as f16x2 / bf16x2, so two neighbouring accumulators (n-frags 2k, 2k+1) repack
+// into one A fragment without leaving registers (FA2's register-resident P).
+#pragma once
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#include <type_traits>
+#include "../common/dtype_io.cuh"
+#include "../common/philox.h"
+#include "../gemm/gemm_tensorcore.cuh"
+#include "attention_params.h"
+
+namespace germ::kernels::attn_detail {
+
+using gemm_detail::ldmatrix_x4;
+using gemm_detail::ldmatrix_x4_trans;
+using gemm_detail::mma_16816;
+
+constexpr int kThreads = 128;  // 4 warps in every fused kernel
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+// ---- tile traits ---------------------------------------------------------------
+//
+// Forward: each CTA owns kBlockM query rows of one (batch, head); each of the 4
+// warps owns kMFrags x 16 of them and sweeps kBlockN keys per step. Register
+// budget per thread (f32): S = kMFrags*kBlockN/2, O = kMFrags*D/2, Q fragments
+// kMFrags*D/4 (Q stays in registers for the whole key loop).
+//   d=32 : 128 x 64. S 64 + O 32 + Q 16: two m-frags per warp let every K / V
+//          fragment read from shared memory feed two MMAs.
+//   d=64 : 128 x 64. S 64 + O 64 + Q 32 (~170 registers, 3 CTAs/SM by registers);
+//          128 keys would double S and spill.
+//   d=128: 64 x 64, one m-frag per warp: S 32 + O 64 + Q 32. 128 rows would need
+//          O 128 + S 64 + Q 64 > 255 registers.
+// Shared memory rows are padded by 8 elements (16 B): conflict-free ldmatrix and
+// cp.async stores without swizzle arithmetic (same argument as gemm_traits.h).
+template <int D> struct FwdTraits;
+template <> struct FwdTraits<32> { static constexpr int kBlockM = 128, kBlockN = 64; };
+template <> struct FwdTraits<64> { static constexpr int kBlockM = 128, kBlockN = 64; };
+template <> struct FwdTraits<128> { static constexpr int kBlockM = 64, kBlockN = 64; };
+
+// Backward: each CTA owns kBlockN = 64 keys (16 per warp, so dK and dV stay in
+// registers: 2 * D/2 floats) and loops over query blocks of kBlockM rows.
+// S^T and dP^T (keys x queries) are kBlockM/2 floats each.
+//   d<=64: 64 queries per step. d=128: 32, since dK + dV already take 128.
+template <int D> struct BwdTraits { static constexpr int kBlockN = 64, kBlockM = D <= 64 ? 64 : 32; };
+
+template <int D> constexpr int kLd = D + 8;  // padded shared row (elements)
+
+// ---- async copy (cp.async on sm_80+, plain load/store on sm_75) ----------------
+// The same pipeline code runs on both: on Turing the "async" copy completes at
+// once, so the waits are no-ops and the barriers alone order the buffers.
+__device__ __forceinline__ void copy_16(void* dst, const void* src, bool valid) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(gemm_detail::smem_u32(dst)), "l"(src),
+               "r"(valid ? 16 : 0));
+#else
+  *reinterpret_cast<uint4*>(dst) = valid ? *reinterpret_cast<const uint4*>(src) : make_uint4(0, 0, 0, 0);
+#endif
+}
+__device__ __forceinline__ void copy_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+__device__ __forceinline__ void copy_wait_all() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group 0;\n" ::);
+#endif
+}
+
+// Rows [0, R) x D columns of g (row stride `ld` elements) into s (row kLd<D>);
+// rows >= rows_valid are zero-filled, so padding keys contribute exact zeros
+// (a NaN left in shared memory would survive a 0 * NaN in the P V product).
+template <int R, int D, typename T>
+__device__ __forceinline__ void load_tile(T* s, const T* g, int64_t ld, int rows_valid, int tid) {
+  constexpr int kChunksPerRow = D / 8, kChunks = R * kChunksPerRow;
+  static_assert(kChunks % kThreads == 0, "whole chunks per thread");
+#pragma unroll
+  for (int i = 0; i < kChunks / kThreads; ++i) {
+    const int id = tid + i * kThreads;
+    const int r = id / kChunksPerRow, c = (id % kChunksPerRow) * 8;
+    const bool ok = r < rows_valid;
+    copy_16(s + r * kLd<D> + c, ok ? g + r * ld + c : g, ok);
+  }
+}
+
+// ---- fragments -------------------------------------------------------------------
+
+template <typename T>
+__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
+  if constexpr (std::is_same<T, __half>::value) {
+    __half2 h = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&h);
+  } else {
+    __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&h);
+  }
+}
+
+// A fragment for k-step kk from accumulators of n-frags 2kk and 2kk+1.
+template <typename T>
+__device__ __forceinline__ void acc_to_a(uint32_t (&a)[4], const float (&c0)[4], const float (&c1)[4]) {
+  a[0] = pack2<T>(c0[0], c0[1]);
+  a[1] = pack2<T>(c0[2], c0[3]);
+  a[2] = pack2<T>(c1[0], c1[1]);
+  a[3] = pack2<T>(c1[2], c1[3]);
+}
+
+__device__ __forceinline__ float quad_max(float v) {
+  v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+  return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+__device__ __forceinline__ float quad_sum(float v) {
+  v += __shfl_xor_sync(0xffffffffu, v, 1);
+  return v + __shfl_xor_sync(0xffffffffu, v, 2);
+}
+
+// ---- per-(batch, head) geometry ----------------------------------------------------
+
+struct SeqInfo {
+  int len_q, len_k, diag;  // key j is causal-visible from row i iff j <= i + diag
+  int64_t q0, k0;          // first token row of q / k
+  float alibi2;            // slope * log2(e), 0 without ALiBi
+  uint64_t drop_row0;      // h * total_q + q0: dropout row of query 0
+};
+
+__device__ __forceinline__ SeqInfo seq_info(const AttentionParams& p, int b, int h) {
+  SeqInfo s;
+  s.len_q = p.seq_q_len[b];
+  s.len_k = p.seq_k_len[b];
+  s.diag = s.len_k - s.len_q;
+  s.q0 = p.seq_q_start[b];
+  s.k0 = p.seq_k_start[b];
+  s.alibi2 = p.alibi_slopes != nullptr ? p.alibi_slopes[h] * kLog2e : 0.0f;
+  s.drop_row0 = uint64_t(h) * uint64_t(p.total_q) + uint64_t(s.q0);
+  return s;
+}
+
+// Scaled score in log2 units: s * scale * log2(e) + bias * log2(e), or -inf if
+// masked. pos_i - pos_j = i + diag - j.
+__device__ __forceinline__ float score_log2(float acc, int i, int j, const SeqInfo& si, float scale2, bool mask,
+                                            bool causal, bool alibi, bool alibi_sym) {
+  float v = acc * scale2;
+  if (alibi) {
+    const int dist = i + si.diag - j;
+    v -= si.alibi2 * static_cast<float>(alibi_sym ? abs(dist) : dist);
+  }
+  if (mask && (j >= si.len_k || (causal && j > i + si.diag))) v = -INFINITY;
+  return v;
+}
+
+// Dropout keep bits for columns col and col + 1 (col even) of one row: one
+// Philox call, the same bits dropout_keep() would give for each column.
+__device__ __forceinline__ void dropout_keep2(uint64_t seed, uint64_t offset, uint64_t row, uint32_t col,
+                                              uint32_t thr, bool* k0, bool* k1) {
+  const Philox4 r = philox4x32_10(
+      Philox4{col >> 2, static_cast<uint32_t>(row), static_cast<uint32_t>(row >> 32), static_cast<uint32_t>(offset)},
+      static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+  const bool hi = (col & 2) != 0;
+  *k0 = (hi ? r.z : r.x) < thr;
+  *k1 = (hi ? r.w : r.y) < thr;
+}
+
+// dropout_threshold() of attention_params.h is host-only; same arithmetic here.
+__device__ __forceinline__ uint32_t dropout_threshold_dev(float p) {
+  const double keep = (1.0 - static_cast<double>(p)) * 4294967296.0;
+  return keep >= 4294967295.0 ? 4294967295u : static_cast<uint32_t>(keep + 0.5);
+}
+
+}  // namespace germ::kernels::attn_detail
+
+namespace germ::kernels {
+// Host helpers of the fused launchers (attention_fwd.cu).
+int attention_code_arch();
+cudaError_t attention_fused_check(const AttentionParams& p);
+}  // namespace germ::kernels
