@@ -2,7 +2,8 @@
 // batch * heads = 384): germ softmax1 + ALiBi vs (a) SDPA's flash path with
 // plain softmax and no bias, (b) softmax1 + ALiBi as PyTorch users must write
 // it (float mask + a zero null key/value column), (c) FlexAttention with an
-// ALiBi score_mod and the null column. TFLOP/s count 4 B H N^2 d for the
+// ALiBi score_mod and the null column; and PyTorch's default SDPA choice
+// (cuDNN on Hopper), the fastest plain path it has. TFLOP/s count 4 B H N^2 d for the
 // forward and 2.5x that for the backward (FlashAttention's convention).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -18,7 +19,7 @@ function torchRows(cases: object[]): TorchRow[] | string {
   const python = process.env.GERM_BENCH_PYTHON ?? 'python3';
   const script = path.join(__dirname, '..', 'bench', 'baselines', 'torch_attention.py');
   const r = spawnSync(python, [script], {
-    input: JSON.stringify({ cases, modes: ['flash', 'mask_null', 'flex'] }), encoding: 'utf8', maxBuffer: 1 << 24,
+    input: JSON.stringify({ cases, modes: ['flash', 'sdpa', 'mask_null', 'flex'] }), encoding: 'utf8', maxBuffer: 1 << 24,
   });
   if (r.status !== 0) return `PyTorch baseline unavailable: ${(r.stderr || String(r.error)).trim().split('\n').pop()}`;
   return JSON.parse(r.stdout) as TorchRow[];
@@ -64,7 +65,7 @@ export async function benchAttentionGpu(device: string): Promise<void> {
       const label = `${device} N=${N} ${backward ? 'fwd+bwd' : 'fwd'}`;
       record({ bench: 'attention', case: `${label} germ softmax (no bias)`, germ: `${tf(plain).toFixed(0)} TFLOP/s`,
         baselineName: 'germ softmax1+ALiBi', baseline: `${tf(mine).toFixed(0)} TFLOP/s`, ratio: mine / plain });
-      for (const mode of ['flash', 'mask_null', 'flex']) {
+      for (const mode of ['flash', 'sdpa', 'mask_null', 'flex']) {
         const row = typeof base === 'string' ? undefined : base.find((r) => r.N === N && r.mode === mode);
         const ms = row ? (backward ? row.fwdbwd_ms : row.fwd_ms) : null;
         record({ bench: 'attention', case: `${label} softmax1+ALiBi`, germ: `${tf(mine).toFixed(0)} TFLOP/s`,

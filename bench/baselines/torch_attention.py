@@ -3,7 +3,9 @@
 stdin: {"cases": [{"B", "H", "N", "D"}...], "modes": [...]}; stdout: JSON list of
 {"B","H","N","D","mode","fwd_ms","fwdbwd_ms"} (null where a mode failed, e.g. OOM).
 Modes:
-  flash       SDPA, plain softmax, no bias, flash backend forced: PyTorch's fastest path.
+  flash       SDPA, plain softmax, no bias, flash backend forced (FlashAttention-2).
+  sdpa        SDPA, plain softmax, no bias, PyTorch's own backend choice (cuDNN on
+              Hopper): the fastest path PyTorch offers.
   mask_null   what a PyTorch user of GERM runs: softmax1 + ALiBi as an additive
               float mask, softmax1 via a zero null key/value column (logit 0).
   flex        FlexAttention (torch.compile'd) with an ALiBi score_mod and the null column.
@@ -48,6 +50,10 @@ def make(mode, B, H, N, D):
         def fwd():
             with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
                 return F.scaled_dot_product_attention(q, k, v)
+        return fwd, do, (q, k, v)
+    if mode == "sdpa":
+        def fwd():
+            return F.scaled_dot_product_attention(q, k, v)
         return fwd, do, (q, k, v)
     s = torch.tensor(slopes(H), device="cuda", dtype=torch.float32)
     zero = torch.zeros(B, H, 1, D, device="cuda", dtype=torch.float16)
