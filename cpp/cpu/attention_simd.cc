@@ -19,7 +19,8 @@ namespace {
 // One vector type per build, each the machine's native width: 8 lanes (ymm) for
 // AVX2, 4 (xmm) for the baseline. A 32-byte GCC vector in the baseline build is
 // lowered through the stack (every broadcast and accumulator round-trips
-// memory): measured 2 GFLOP/s against ~20 with the 4-lane type.
+// memory): the attention forward measured 2 GFLOP/s that way, 25 with the
+// 4-lane type (AVX2: ~60).
 typedef float F8 __attribute__((vector_size(32)));
 typedef int32_t I8 __attribute__((vector_size(32)));
 typedef float F4 __attribute__((vector_size(16)));
@@ -33,8 +34,8 @@ struct Isa {
   static constexpr int kMR = MR;  // GEMM rows in registers
 };
 // 6 rows x 16 columns = 12 ymm accumulators + 2 B + 1 broadcast of the 16 ymm
-// (the GEMM micro-kernel's shape). Baseline: 16 columns are 4 xmm per row, so
-// 3 rows = 12 accumulators + 4 B... one too many; 2 rows = 8 + 4 + 1.
+// (the GEMM micro-kernel's shape). Baseline: 16 columns are 4 xmm per row and
+// B takes 4 more, so 2 rows (8 + 4 + 1 of the 16 xmm) is what fits.
 using IsaAvx2 = Isa<F8, I8, 8, 6>;
 using IsaBaseline = Isa<F4, I4, 4, 2>;
 
@@ -43,11 +44,6 @@ using IsaBaseline = Isa<F4, I4, 4, 2>;
 // Vectors are moved with memcpy and never passed to or returned from functions
 // by value (see gemm_microkernel.cc): helpers take references, so no vector
 // crosses an ABI boundary of the baseline build.
-
-template <class V>
-GERM_INLINE void splat(V& v, float s) {
-  for (int i = 0; i < static_cast<int>(sizeof(V) / sizeof(float)); ++i) v[i] = s;
-}
 
 // ---- tile GEMM ----------------------------------------------------------------
 //
@@ -75,8 +71,7 @@ GERM_INLINE void gemm_rows(int64_t n, int64_t k, const float* __restrict a, int6
       for (int v = 0; v < NV; ++v) std::memcpy(&bv[v], bp + p * ldb + v * L, sizeof(V));
 #pragma GCC unroll 6
       for (int i = 0; i < MR; ++i) {
-        V av;
-        splat(av, a[i * lda + p]);
+        const float av = a[i * lda + p];  // scalar * vector: vbroadcastss / shufps
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[i][v] += av * bv[v];
       }

@@ -33,15 +33,19 @@ GERM_HD Philox4 philox4x32_10(Philox4 c, uint32_t k0, uint32_t k1) {
   return c;
 }
 
-// Whether attention dropout keeps probability (row, col): one Philox call
-// covers 4 consecutive columns. `row` is the query's global row (head * total_q
-// + token), `col` the key's index within its sequence; keep iff the draw is
+// The dropout draws of attention row `row` (the query's global row, head *
+// total_q + token) for the 4 key columns 4*group .. 4*group + 3 (key indices
+// within the sequence): one Philox call per group.
+GERM_HD Philox4 dropout_draws(uint64_t seed, uint64_t offset, uint64_t row, uint64_t group) {
+  return philox4x32_10(Philox4{static_cast<uint32_t>(group), static_cast<uint32_t>(row),
+                               static_cast<uint32_t>(row >> 32), static_cast<uint32_t>(offset)},
+                       static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+}
+
+// Whether attention dropout keeps probability (row, col): keep iff the draw is
 // below keep_threshold = round((1 - p) * 2^32) (saturated to 2^32 - 1).
 GERM_HD bool dropout_keep(uint64_t seed, uint64_t offset, uint64_t row, uint64_t col, uint32_t keep_threshold) {
-  const Philox4 r = philox4x32_10(
-      Philox4{static_cast<uint32_t>(col >> 2), static_cast<uint32_t>(row), static_cast<uint32_t>(row >> 32),
-              static_cast<uint32_t>(offset)},
-      static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+  const Philox4 r = dropout_draws(seed, offset, row, col >> 2);
   const uint32_t pick[4] = {r.x, r.y, r.z, r.w};
   return pick[col & 3] < keep_threshold;
 }
