@@ -14,12 +14,11 @@
 namespace germ::cpu {
 namespace {
 
-// 8 floats: one ymm register on AVX2, a pair of xmm registers on baseline.
+// 8 floats: one ymm register in the AVX2 build.
 typedef float Vec8 __attribute__((vector_size(32)));
 
 // Vectors are moved with memcpy (one unaligned vmovups each) and never passed
-// to or returned from functions, so no 32-byte vector crosses an ABI boundary
-// of the baseline build.
+// to or returned from functions, so no vector crosses an ABI boundary.
 
 static_assert(kNR == 16, "the body below holds a C row as two Vec8");
 
@@ -62,9 +61,43 @@ __attribute__((target("avx2,fma"))) void microkernel_avx2_fma(int64_t kc, const 
   microkernel_body(kc, a, b, c, ldc, accumulate);
 }
 
-void microkernel_generic(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                         bool accumulate) {
-  microkernel_body(kc, a, b, c, ldc, accumulate);
+// Baseline x86-64 has 16 xmm registers: the 6 x 16 tile (24 xmm of
+// accumulators) would spill on every update, so this build covers it as two
+// 6 x 8 halves, 12 accumulators and 2 B vectors each, re-reading the A panel
+// (from L1) for the second half.
+typedef float Vec4 __attribute__((vector_size(16)));
+
+void microkernel_generic(int64_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
+                         int64_t ldc, bool accumulate) {
+  for (int half = 0; half < 2; ++half) {
+    Vec4 acc[kMR][2] = {};
+    const float* bh = b + half * 8;
+#pragma GCC unroll 4
+    for (int64_t p = 0; p < kc; ++p) {
+      Vec4 b0, b1;
+      std::memcpy(&b0, bh + p * kNR, sizeof b0);
+      std::memcpy(&b1, bh + p * kNR + 4, sizeof b1);
+      const float* ap = a + p * kMR;
+#pragma GCC unroll 6
+      for (int i = 0; i < kMR; ++i) {
+        acc[i][0] += ap[i] * b0;
+        acc[i][1] += ap[i] * b1;
+      }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < kMR; ++i) {
+      float* row = c + i * ldc + half * 8;
+      if (accumulate) {
+        Vec4 c0, c1;
+        std::memcpy(&c0, row, sizeof c0);
+        std::memcpy(&c1, row + 4, sizeof c1);
+        acc[i][0] += c0;
+        acc[i][1] += c1;
+      }
+      std::memcpy(row, &acc[i][0], sizeof acc[i][0]);
+      std::memcpy(row + 4, &acc[i][1], sizeof acc[i][1]);
+    }
+  }
 }
 
 bool use_avx2_fma() {
