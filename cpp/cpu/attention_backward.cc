@@ -227,22 +227,10 @@ void attention_backward(const kernels::AttentionGradParams& g) {
                      dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f,
                      dsum.data()};
 
-  const std::vector<BlockItem> q_items = block_items(p, true, kBlockQ);
-  parallel_for(static_cast<int64_t>(q_items.size()) * heads, 1, [&](int64_t begin, int64_t end) {
-    BwdScratch w(c.dp);
-    for (int64_t t = begin; t < end; ++t) {
-      const BlockItem& it = q_items[t / heads];
-      dq_task(c, seq_view(p, it.b, static_cast<int>(t % heads)), it.start, w);
-    }
-  });
-  const std::vector<BlockItem> k_items = block_items(p, false, kBlockK);
-  parallel_for(static_cast<int64_t>(k_items.size()) * heads, 1, [&](int64_t begin, int64_t end) {
-    BwdScratch w(c.dp);
-    for (int64_t t = begin; t < end; ++t) {
-      const BlockItem& it = k_items[t / heads];
-      dkv_task(c, seq_view(p, it.b, static_cast<int>(t % heads)), it.start, w);
-    }
-  });
+  for_each_block<BwdScratch>(p, block_items(p, true, kBlockQ), c.dp,
+                             [&](const SeqView& sv, int64_t start, BwdScratch& w) { dq_task(c, sv, start, w); });
+  for_each_block<BwdScratch>(p, block_items(p, false, kBlockK), c.dp,
+                             [&](const SeqView& sv, int64_t start, BwdScratch& w) { dkv_task(c, sv, start, w); });
 }
 
 }  // namespace germ::cpu

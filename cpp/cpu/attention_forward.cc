@@ -184,15 +184,8 @@ void attention_forward(const kernels::AttentionParams& p) {
                      p.scale * kLog2e,
                      dropout ? kernels::dropout_threshold(p.dropout_p) : 0u,
                      dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f};
-  const std::vector<BlockItem> items = block_items(p, true, kBlockQ);
-  const int64_t heads = p.heads;
-  parallel_for(static_cast<int64_t>(items.size()) * heads, 1, [&](int64_t begin, int64_t end) {
-    FwdScratch w(c.dp);
-    for (int64_t t = begin; t < end; ++t) {
-      const BlockItem& it = items[t / heads];
-      forward_task(c, seq_view(p, it.b, static_cast<int>(t % heads)), it.start, w);
-    }
-  });
+  for_each_block<FwdScratch>(p, block_items(p, true, kBlockQ), c.dp,
+                             [&](const SeqView& sv, int64_t start, FwdScratch& w) { forward_task(c, sv, start, w); });
 }
 
 }  // namespace germ::cpu

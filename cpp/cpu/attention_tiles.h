@@ -11,6 +11,7 @@
 
 #include "../../cuda/attention/attention_params.h"
 #include "attention_simd.h"
+#include "thread_pool.h"
 
 namespace germ::cpu::attn {
 
@@ -68,6 +69,20 @@ struct BlockItem {
   int64_t start;
 };
 std::vector<BlockItem> block_items(const AttentionParams& p, bool by_query, int64_t block);
+
+// Runs fn(view, block_start, scratch) for every (block item, head) on the
+// intra-op pool, with one Scratch (constructed from scratch_arg) per chunk.
+template <class Scratch, class Fn>
+void for_each_block(const AttentionParams& p, const std::vector<BlockItem>& items, int64_t scratch_arg, Fn&& fn) {
+  const int64_t heads = p.heads;
+  parallel_for(static_cast<int64_t>(items.size()) * heads, 1, [&](int64_t begin, int64_t end) {
+    Scratch w(scratch_arg);
+    for (int64_t t = begin; t < end; ++t) {
+      const BlockItem& it = items[t / heads];
+      fn(seq_view(p, it.b, static_cast<int>(t % heads)), it.start, w);
+    }
+  });
+}
 
 // dst[r * ld + c] = float(row first_row + r, column col0 + c) for r < rows,
 // c < d; zeros for c in [d, ld) and for rows [rows, rows_alloc).
