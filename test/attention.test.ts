@@ -7,7 +7,7 @@ import { read } from './helpers/check';
 import { expectClose } from './helpers/compare';
 import { describeDevices } from './helpers/devices';
 import { roundTo } from './helpers/float16';
-import { type AttnCase, attentionBackward64, attentionForward64 } from './helpers/attention_ref';
+import { type AttnCase, attentionBackward64, attentionForward64, attentionRow64 } from './helpers/attention_ref';
 import { randn } from './helpers/random';
 
 interface Spec {
@@ -125,6 +125,28 @@ describeDevices('attention', (device) => {
       runCase(device, dtype, { Sq: 40, dropout: 0.1, alibi: true, backward: true }));
   }
   it('a 1000-token sequence, f16', () => runCase(device, 'f16', { B: 1, Sq: 1000, H: 2, D: 64, alibi: true, causal: true }));
+
+  it('a 16384-token sequence, f16: sampled rows vs float64, everything vs the cpu backend', async () => {
+    const N = 16384, H = 2, D = 64;
+    const { c, q, k, v } = build({ B: 1, Sq: N, H, D, alibi: true }, 'f16', 5);
+    const run = async (dev: string) => {
+      const t = (x: number[]) => tensor(x, [1, N, H, D], { dtype: 'f16', device: dev });
+      const saved = attentionForward(t(q), t(k), t(v), { alibi: true });
+      return { out: await read(saved.out), lse: await read(saved.lse) };
+    };
+    const got = await run(device);
+    for (const i of [0, 1, 4095, 8191, 12345, N - 2, N - 1])
+      for (let h = 0; h < H; h++) {
+        const ref = attentionRow64(c, q, k, v, 0, h, i);
+        const off = (i * H + h) * D;
+        expectClose(got.out.subarray(off, off + D), Array.from(ref.out, (x) => roundTo('f16', x)), TOL.f16, `row ${i} head ${h}`);
+        expect(Math.abs(got.lse[h * N + i] - ref.lse)).toBeLessThan(2e-3);
+      }
+    if (device !== 'cpu') {
+      const cpu = await run('cpu');
+      expectClose(got.out, cpu.out, { atol: 4 * TOL.f16.atol, rtol: 4 * TOL.f16.rtol }, `16k: ${device} vs cpu`);
+    }
+  });
 
   it('softmax1 lets a head attend to nothing: all-negative scores give ~0 output', async () => {
     const q = tensor(Array(1 * 4 * 1 * 8).fill(1), [1, 4, 1, 8], { device }), k = tensor(Array(32).fill(-4), [1, 4, 1, 8], { device });

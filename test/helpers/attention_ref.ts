@@ -60,6 +60,17 @@ function row(c: AttnCase, q: ArrayLike<number>, k: ArrayLike<number>, b: number,
   return { keys, p, used, keep, lse };
 }
 
+/** One query row's output and lse: for spot checks of sequences too long for the full reference. */
+export function attentionRow64(c: AttnCase, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, b: number,
+  h: number, i: number): { out: Float64Array; lse: number } {
+  const r = row(c, q, k, b, h, i);
+  const out = new Float64Array(c.D);
+  r.keys.forEach((j, n) => {
+    for (let d = 0; d < c.D; d++) out[d] += r.used[n] * v[at(c, c.Sk, b, j, h) + d];
+  });
+  return { out, lse: r.lse };
+}
+
 export function attentionForward64(c: AttnCase, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>) {
   const out = new Float64Array(c.B * c.Sq * c.H * c.D);
   const lse = new Map<string, number>();
