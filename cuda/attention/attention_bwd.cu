@@ -19,6 +19,11 @@
 // rows, so dK and dV never leave registers and need no atomics; only dQ does,
 // as in FlashAttention-2.
 //
+// Registers decide the speed (BwdTraits::kMinBlocks): lse and D of the query
+// block go through shared memory (loaded a step ahead, one value per thread)
+// rather than 2 * kBlockM / 4 registers per thread, the dropped P^T overwrites
+// P^T, dropout bits come from one rolled Philox loop, and exp2 is ex2.approx.
+//
 // lse guards: a softmax row with no key has lse = -inf; it is read as +inf so
 // P = exp2(-inf) = 0 (never -inf - -inf). Query rows past len_q (in the last
 // block) read lse = +inf and D = 0, so they add nothing anywhere.
@@ -54,6 +59,14 @@ __global__ void __launch_bounds__(kThreads) bwd_delta_kernel(const AttentionGrad
 
 // ---- 3. main ------------------------------------------------------------------------
 
+// dropout_keep() without its indexed local array (a stack frame in the kernel).
+__device__ __forceinline__ bool keep_bit(uint64_t seed, uint64_t offset, uint64_t row, int col, uint32_t thr) {
+  const Philox4 r = dropout_draws(seed, offset, row, static_cast<uint64_t>(col) >> 2);
+  const int c = col & 3;
+  const uint32_t x = c == 0 ? r.x : c == 1 ? r.y : c == 2 ? r.z : r.w;
+  return x < thr;
+}
+
 template <int D, typename T>
 struct FlashBwd {
   static constexpr int kBlockN = BwdTraits<D>::kBlockN;  // keys per CTA (16 per warp)
@@ -68,8 +81,9 @@ struct FlashBwd {
   static_assert(kWarpsM * kWarpsN == 4 && kDqFrags % 2 == 0, "dQ warp grid");
   // Q / dO stages: 2 with cp.async (sm_80+), 1 on sm_75 (64 KB of shared memory).
   static constexpr int stage_elems() { return 2 * kBlockM * kLdS; }
+  // + per stage: lse (log2 units, +inf past len_q) and D of the block's rows, f32.
   static constexpr int smem_bytes(int stages) {
-    return 2 * (2 * kBlockN * kLdS + stages * stage_elems() + kBlockN * kLdDs);
+    return 2 * (2 * kBlockN * kLdS + stages * stage_elems() + kBlockN * kLdDs) + stages * 2 * kBlockM * 4;
   }
 
   static __device__ __forceinline__ void run(const AttentionGradParams& gp, float* dq_accum, const float* delta,
@@ -90,6 +104,7 @@ struct FlashBwd {
     T* sV = sK + kBlockN * kLdS;
     T* sQ0 = sV + kBlockN * kLdS;  // stage s: Q at sQ0 + s*stage, dO right after Q
     T* sdS = sQ0 + kStages * stage_elems();
+    float* sStat = reinterpret_cast<float*>(sdS + kBlockN * kLdDs);  // stage s: lse2 at s*2*kBlockM, D after
     const T* gQ = static_cast<const T*>(p.q) + si.q0 * p.q_row_stride + h * D;
     const T* gdO = static_cast<const T*>(gp.dout) + si.q0 * gp.dout_row_stride + h * D;
 
@@ -108,12 +123,33 @@ struct FlashBwd {
                           si.len_k - n0, tid);
     load_tile<kBlockN, D>(sV, static_cast<const T*>(p.v) + (si.k0 + n0) * p.v_row_stride + h * D, p.v_row_stride,
                           si.len_k - n0, tid);
-    if (kStages == 2 && it_begin < it_end) load_q(it_begin, 0);
+    // Row statistics of a query block, one value per thread (tid < kBlockM: lse in
+    // log2 units, -inf read as +inf; then D); rows past len_q: +inf and 0, so
+    // they add nothing (P = 0) whatever their bias.
+    auto fetch_stat = [&](int it) -> float {
+      const int r = tid % kBlockM, q = it * kBlockM + r;
+      const bool is_lse = tid < kBlockM;
+      float v = is_lse ? INFINITY : 0.0f;
+      if (tid < 2 * kBlockM && q < si.len_q) {
+        const int64_t idx = int64_t(h) * p.total_q + si.q0 + q;
+        if (is_lse) {
+          const float l = p.lse[idx];
+          v = l == -INFINITY ? INFINITY : l * kLog2e;
+        } else {
+          v = delta[idx];
+        }
+      }
+      return v;
+    };
+    if (kStages == 2 && it_begin < it_end) {
+      load_q(it_begin, 0);
+      if (tid < 2 * kBlockM) sStat[tid] = fetch_stat(it_begin);
+    }
     copy_commit();
 
     const bool alibi = p.alibi_slopes != nullptr, alibi_sym = p.alibi_symmetric, causal = p.causal;
     const bool dropout = p.dropout_p > 0.0f;
-    const uint32_t drop_thr = dropout ? dropout_threshold_dev(p.dropout_p) : 0u;
+    const uint32_t drop_thr = dropout ? dropout_threshold(p.dropout_p) : 0u;
     const float rdrop = dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
     const float scale2 = p.scale * kLog2e;
     const int kw = warp * 16;  // this warp's first key in the block
@@ -127,37 +163,29 @@ struct FlashBwd {
     for (int it = it_begin; it < it_end; ++it) {
       const int m0 = it * kBlockM;
       int stage = 0;
+      // Statistics of the next block: loaded now, stored to the other stage at the
+      // end of this step (a whole step of latency hidden; that stage was last read
+      // before this step's first barrier).
+      float stat_next = 0.0f;
       if constexpr (kStages == 2) {
         stage = (it - it_begin) & 1;
         copy_wait_all();
         __syncthreads();  // Q/dO[it] visible; the other stage and sdS are free
-        if (it + 1 < it_end) load_q(it + 1, stage ^ 1);
+        if (it + 1 < it_end) {
+          load_q(it + 1, stage ^ 1);
+          stat_next = fetch_stat(it + 1);
+        }
         copy_commit();
       } else {
         __syncthreads();  // the previous step is done with the stage and sdS
         load_q(it, 0);
+        if (tid < 2 * kBlockM) sStat[tid] = fetch_stat(it);
         __syncthreads();
       }
       const T* sQ = sQ0 + stage * stage_elems();
       const T* sdO = sQ + kBlockM * kLdS;
-
-      // Row statistics of this thread's query columns 8j + 2t + c.
-      float lse2[kQFrags][2], dlt[kQFrags][2];
-#pragma unroll
-      for (int j = 0; j < kQFrags; ++j)
-#pragma unroll
-        for (int c = 0; c < 2; ++c) {
-          const int q = m0 + j * 8 + 2 * t + c;
-          float l = INFINITY, d = 0.0f;
-          if (q < si.len_q) {
-            const int64_t idx = int64_t(h) * p.total_q + si.q0 + q;
-            l = p.lse[idx];
-            l = l == -INFINITY ? INFINITY : l * kLog2e;
-            d = delta[idx];
-          }
-          lse2[j][c] = l;
-          dlt[j][c] = d;
-        }
+      const float* sLse = sStat + stage * 2 * kBlockM;
+      const float* sDlt = sLse + kBlockM;
 
       // ---- S^T = K Q^T and dP^T = V dO^T (same operand pattern)
       float st[kQFrags][4], dpt[kQFrags][4];
@@ -187,12 +215,25 @@ struct FlashBwd {
       // qc + diag - kr from one float per row half (no per-element int->float,
       // see attention_fwd.cu).
       const bool need_mask = n0 + kBlockN > si.len_k || (causal && n0 + kBlockN - 1 > m0 + si.diag);
-      float pd[kQFrags][4];  // dropped P^T (for dV); st becomes P^T, dpt becomes dS^T
+      // st becomes the dropped P^T (for dV), dpt becomes dS^T.
+      // Dropout keep bits first, in a rolled loop (one copy of Philox in the
+      // code, not kQFrags * 4 inlined ones): bit 4j + e for element (j, e).
+      static_assert(kQFrags * 4 <= 32, "keep bits in one word");
+      uint32_t keep_bits = 0;
+      if (dropout) {
+#pragma unroll 1
+        for (int idx = 0; idx < kQFrags * 4; ++idx) {
+          const int e = idx & 3, kr = n0 + kw + g + (e >> 1) * 8, qc = m0 + (idx >> 2) * 8 + 2 * t + (e & 1);
+          if (qc < si.len_q && keep_bit(p.seed, p.offset, si.drop_row0 + qc, kr, drop_thr)) keep_bits |= 1u << idx;
+        }
+      }
       float fb[2];
 #pragma unroll
       for (int rh = 0; rh < 2; ++rh) fb[rh] = static_cast<float>(m0 + 2 * t + si.diag - n0 - kw - g - rh * 8);
 #pragma unroll
-      for (int j = 0; j < kQFrags; ++j)
+      for (int j = 0; j < kQFrags; ++j) {
+        const float2 lse2 = *reinterpret_cast<const float2*>(sLse + j * 8 + 2 * t);
+        const float2 dlt = *reinterpret_cast<const float2*>(sDlt + j * 8 + 2 * t);
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int kr = n0 + kw + g + (e >> 1) * 8, qc = m0 + j * 8 + 2 * t + (e & 1);
@@ -202,25 +243,24 @@ struct FlashBwd {
             v -= si.alibi2 * (alibi_sym ? fabsf(dist) : dist);
           }
           if (need_mask && (kr >= si.len_k || (causal && kr > qc + si.diag))) v = -INFINITY;
-          const float pv = exp2f(v - lse2[j][e & 1]);
+          const float pv = ex2_approx(v - ((e & 1) ? lse2.y : lse2.x));
           float dp = dpt[j][e];
           float pdv = pv;
           if (dropout) {
-            const bool keep = qc < si.len_q &&
-                              dropout_keep(p.seed, p.offset, si.drop_row0 + qc, static_cast<uint64_t>(kr), drop_thr);
+            const bool keep = (keep_bits >> (j * 4 + e)) & 1u;
             pdv = keep ? pv * rdrop : 0.0f;
             dp = keep ? dp * rdrop : 0.0f;
           }
-          st[j][e] = pv;
-          pd[j][e] = pdv;
-          dpt[j][e] = pv * (dp - dlt[j][e & 1]);
+          st[j][e] = pdv;
+          dpt[j][e] = pv * (dp - ((e & 1) ? dlt.y : dlt.x));
         }
+      }
 
       // ---- dV += Pd^T dO, dK += dS^T Q (A from registers, B = [q][d] via .trans)
 #pragma unroll
       for (int kk = 0; kk < kBlockM / 16; ++kk) {
         uint32_t pa[4], sa[4];
-        acc_to_a<T>(pa, pd[2 * kk], pd[2 * kk + 1]);
+        acc_to_a<T>(pa, st[2 * kk], st[2 * kk + 1]);
         acc_to_a<T>(sa, dpt[2 * kk], dpt[2 * kk + 1]);
 #pragma unroll
         for (int dj = 0; dj < kDFrags; dj += 2) {
@@ -296,6 +336,7 @@ struct FlashBwd {
         }
       }
 #endif
+      if (kStages == 2 && it + 1 < it_end && tid < 2 * kBlockM) sStat[(stage ^ 1) * 2 * kBlockM + tid] = stat_next;
     }
     copy_wait_all();  // nothing is in flight past the loop, but keep the group count honest
 
@@ -319,7 +360,7 @@ struct FlashBwd {
 };
 
 template <int D, typename T>
-__global__ void __launch_bounds__(kThreads) flash_bwd_kernel(const AttentionGradParams g, float* dq_accum,
+__global__ void __launch_bounds__(kThreads, BwdTraits<D>::kMinBlocks) flash_bwd_kernel(const AttentionGradParams g, float* dq_accum,
                                                              const float* delta) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
   if constexpr (std::is_same<T, __half>::value || __CUDA_ARCH__ >= 800) {

@@ -51,7 +51,21 @@ template <> struct FwdTraits<128> { static constexpr int kBlockM = 64, kBlockN =
 // registers: 2 * D/2 floats) and loops over query blocks of kBlockM rows.
 // S^T and dP^T (keys x queries) are kBlockM/2 floats each.
 //   d<=64: 64 queries per step. d=128: 32, since dK + dV already take 128.
-template <int D> struct BwdTraits { static constexpr int kBlockN = 64, kBlockM = D <= 64 ? 64 : 32; };
+// kMinBlocks is the __launch_bounds__ occupancy target (CTAs of 4 warps per SM).
+// The kernel is latency-bound: capping d<=64 at 168 registers (3 CTAs, 12 warps
+// per SM instead of 8; a few spilled bytes) doubled its speed on the H100. 32
+// queries x 4 CTAs measured the same at d=64. d=128 needs its 255.
+template <int D> struct BwdTraits {
+  static constexpr int kBlockN = 64, kBlockM = D <= 64 ? 64 : 32, kMinBlocks = D <= 64 ? 3 : 2;
+};
+
+// ex2.approx.ftz: exp2 without exp2f's denormal fix-up (P below 2^-126 flushes
+// to 0, far under f16 / bf16 resolution); ex2(-inf) = +0.
+__device__ __forceinline__ float ex2_approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
 
 template <int D> constexpr int kLd = D + 8;  // padded shared row (elements)
 
@@ -162,19 +176,12 @@ __device__ __forceinline__ float score_log2(float acc, int i, int j, const SeqIn
 // Philox call, the same bits dropout_keep() would give for each column.
 __device__ __forceinline__ void dropout_keep2(uint64_t seed, uint64_t offset, uint64_t row, uint32_t col,
                                               uint32_t thr, bool* k0, bool* k1) {
-  const Philox4 r = philox4x32_10(
-      Philox4{col >> 2, static_cast<uint32_t>(row), static_cast<uint32_t>(row >> 32), static_cast<uint32_t>(offset)},
-      static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+  const Philox4 r = dropout_draws(seed, offset, row, col >> 2);
   const bool hi = (col & 2) != 0;
   *k0 = (hi ? r.z : r.x) < thr;
   *k1 = (hi ? r.w : r.y) < thr;
 }
 
-// dropout_threshold() of attention_params.h is host-only; same arithmetic here.
-__device__ __forceinline__ uint32_t dropout_threshold_dev(float p) {
-  const double keep = (1.0 - static_cast<double>(p)) * 4294967296.0;
-  return keep >= 4294967295.0 ? 4294967295u : static_cast<uint32_t>(keep + 0.5);
-}
 
 }  // namespace germ::kernels::attn_detail
 

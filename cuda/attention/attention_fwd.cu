@@ -79,7 +79,7 @@ struct FlashFwd {
     const bool softmax1 = p.normalizer == AttnNormalizer::Softmax1;
     const bool alibi = p.alibi_slopes != nullptr, alibi_sym = p.alibi_symmetric, causal = p.causal;
     const bool dropout = p.dropout_p > 0.0f;
-    const uint32_t drop_thr = dropout ? dropout_threshold_dev(p.dropout_p) : 0u;
+    const uint32_t drop_thr = dropout ? dropout_threshold(p.dropout_p) : 0u;
     const float scale2 = p.scale * kLog2e;
 
     float o[kMFrags][kDFrags][4];

@@ -27,6 +27,7 @@
 #pragma once
 #include <cstdint>
 #include "../common/kernel_types.h"
+#include "../common/philox.h"
 
 namespace germ::kernels {
 
@@ -67,7 +68,8 @@ struct AttentionGradParams {
   void* dv = nullptr; int64_t dv_row_stride = 0;
 };
 
-inline uint32_t dropout_threshold(float p) {
+// Host and device: the kernels compute it in-kernel from dropout_p.
+GERM_HD uint32_t dropout_threshold(float p) {
   const double keep = (1.0 - static_cast<double>(p)) * 4294967296.0;
   return keep >= 4294967295.0 ? 4294967295u : static_cast<uint32_t>(keep + 0.5);
 }

@@ -22,19 +22,11 @@
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
+#include "dev_common.cuh"
 #include "../attention/attention.h"
 #include "../common/philox.h"
 
 using namespace germ::kernels;
-
-#define CHECK_CUDA(x)                                                                         \
-  do {                                                                                        \
-    cudaError_t e_ = (x);                                                                     \
-    if (e_ != cudaSuccess) {                                                                  \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-      std::exit(100);                                                                         \
-    }                                                                                         \
-  } while (0)
 
 static bool g_small = false;
 static int g_failures = 0;
@@ -42,25 +34,6 @@ static std::mt19937_64 g_rng(42);
 
 // ---- host buffers ------------------------------------------------------------------
 
-struct HostBuf {
-  KDType dt;
-  int64_t n;
-  std::vector<uint8_t> bytes;
-  HostBuf(KDType d, int64_t count) : dt(d), n(count), bytes(size_t(count * kdtype_size(d))) {}
-  double get(int64_t i) const {
-    const uint8_t* p = bytes.data() + i * kdtype_size(dt);
-    if (dt == KDType::F32) { float v; std::memcpy(&v, p, 4); return v; }
-    if (dt == KDType::F16) { __half v; std::memcpy(&v, p, 2); return __half2float(v); }
-    __nv_bfloat16 v; std::memcpy(&v, p, 2); return __bfloat162float(v);
-  }
-  void set(int64_t i, double x) {
-    uint8_t* p = bytes.data() + i * kdtype_size(dt);
-    const float f = float(x);
-    if (dt == KDType::F32) std::memcpy(p, &f, 4);
-    else if (dt == KDType::F16) { __half h = __float2half_rn(f); std::memcpy(p, &h, 2); }
-    else { __nv_bfloat16 h = __float2bfloat16_rn(f); std::memcpy(p, &h, 2); }
-  }
-};
 
 struct DevBuf {
   void* p = nullptr;

@@ -19,6 +19,7 @@
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
+#include "dev_common.cuh"
 #include "elementwise/elementwise.h"
 #include "gemm/gemm.h"
 #include "norm/layernorm.h"
@@ -26,14 +27,6 @@
 
 using namespace germ::kernels;
 
-#define CHECK_CUDA(x)                                                                            \
-  do {                                                                                           \
-    cudaError_t e_ = (x);                                                                        \
-    if (e_ != cudaSuccess) {                                                                     \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_));    \
-      std::exit(100);                                                                            \
-    }                                                                                            \
-  } while (0)
 
 static bool g_small = false;
 static bool g_time_only = false;
@@ -42,47 +35,6 @@ static std::mt19937_64 g_rng(1234);
 
 // ---- host tensors of any KDType ------------------------------------------------------
 
-struct HostBuf {
-  KDType dt;
-  int64_t n;
-  std::vector<uint8_t> bytes;
-  HostBuf(KDType d, int64_t count) : dt(d), n(count), bytes(size_t(count * kdtype_size(d)) + 16) {}
-  double get(int64_t i) const {
-    const uint8_t* p = bytes.data() + i * kdtype_size(dt);
-    switch (dt) {
-      case KDType::F32: { float v; std::memcpy(&v, p, 4); return v; }
-      case KDType::F16: { __half v; std::memcpy(&v, p, 2); return __half2float(v); }
-      case KDType::BF16: { __nv_bfloat16 v; std::memcpy(&v, p, 2); return __bfloat162float(v); }
-      case KDType::I8: return double(int8_t(*p));
-      case KDType::U8: return double(*p);
-      case KDType::I32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-    }
-    return 0;
-  }
-  // Rounds like the kernels: f32 first, then the element type (ints: nearest
-  // even, saturating, NaN -> 0).
-  void set(int64_t i, double x) {
-    uint8_t* p = bytes.data() + i * kdtype_size(dt);
-    const float f = float(x);
-    auto to_int = [](float v, double lo, double hi) -> double {
-      if (std::isnan(v)) return 0;
-      return std::fmin(std::fmax(std::nearbyint(double(v)), lo), hi);
-    };
-    switch (dt) {
-      case KDType::F32: std::memcpy(p, &f, 4); break;
-      case KDType::F16: { __half h = __float2half_rn(f); std::memcpy(p, &h, 2); break; }
-      case KDType::BF16: { __nv_bfloat16 h = __float2bfloat16_rn(f); std::memcpy(p, &h, 2); break; }
-      case KDType::I8: *p = uint8_t(int8_t(to_int(f, -128, 127))); break;
-      case KDType::U8: *p = uint8_t(to_int(f, 0, 255)); break;
-      case KDType::I32: { int32_t v = int32_t(to_int(f, -2147483648.0, 2147483520.0)); std::memcpy(p, &v, 4); break; }
-    }
-  }
-  void fill_uniform(double lo, double hi) {
-    std::uniform_real_distribution<double> u(lo, hi);
-    for (int64_t i = 0; i < n; ++i) set(i, u(g_rng));
-  }
-  size_t nbytes() const { return size_t(n * kdtype_size(dt)); }
-};
 
 struct DevBuf {
   void* p = nullptr;
@@ -202,7 +154,7 @@ static void check_unary_ops() {
       const bool positive = op == UnaryOp::Log || op == UnaryOp::Sqrt || op == UnaryOp::Rsqrt || op == UnaryOp::PowScalar;
       const float alpha = op == UnaryOp::PowScalar ? 1.7f : -0.5f, beta = 0.75f;
       HostBuf x(pr[0], n), y(pr[1], n);
-      x.fill_uniform(positive ? 0.05 : -4, 4);
+      x.fill_uniform(g_rng, positive ? 0.05 : -4, 4);
       DevBuf dx(x.nbytes()), dy(y.nbytes());
       upload(dx, x);
       CHECK_CUDA(unary(op, pr[0], pr[1], dx.p, dy.p, contiguous(n), n, alpha, beta, 0));
@@ -227,7 +179,7 @@ static void check_casts() {
   for (KDType a : all) {
     for (KDType b : all) {
       HostBuf x(a, n), y(b, n);
-      x.fill_uniform(-400, 400);
+      x.fill_uniform(g_rng, -400, 400);
       for (int64_t i = 0; i < 16; ++i) x.set(i, double(i) - 8.5);  // exact .5 ties: round to even
       std::vector<double> ref(n);
       for (int64_t i = 0; i < n; ++i) {
@@ -254,7 +206,7 @@ static void check_strided_and_broadcast() {
   {
     const int64_t R = 37, C = 53;
     HostBuf x(KDType::F16, R * C), y(KDType::F32, R * C);
-    x.fill_uniform(-2, 2);
+    x.fill_uniform(g_rng, -2, 2);
     StridedIndex s;
     s.ndim = 2; s.shape[0] = C; s.shape[1] = R; s.stride[0][0] = 1; s.stride[0][1] = C;
     DevBuf dx(x.nbytes()), dy(y.nbytes());
@@ -271,7 +223,7 @@ static void check_strided_and_broadcast() {
     for (int o = 0; o <= int(BinaryOp::Pow); ++o) {
       const int64_t D0 = 7, D1 = 5, D2 = 13, n = D0 * D1 * D2;
       HostBuf a(dt, D0 * D2), b(dt, D1 * D2), y(dt, n);
-      a.fill_uniform(0.1, 3); b.fill_uniform(-2, 2);
+      a.fill_uniform(g_rng, 0.1, 3); b.fill_uniform(g_rng, -2, 2);
       StridedIndex s;
       s.ndim = 3; s.shape[0] = D0; s.shape[1] = D1; s.shape[2] = D2;
       s.stride[0][0] = D2; s.stride[0][1] = 0; s.stride[0][2] = 1;
@@ -292,7 +244,7 @@ static void check_strided_and_broadcast() {
   for (KDType dt : {KDType::F32, KDType::BF16}) {
     const int64_t n = g_small ? 1029 : (1 << 20) + 3;
     HostBuf a(dt, n), b(dt, n), y(dt, n);
-    a.fill_uniform(-3, 3); b.fill_uniform(-3, 3);
+    a.fill_uniform(g_rng, -3, 3); b.fill_uniform(g_rng, -3, 3);
     a.set(5, NAN);
     DevBuf da(a.nbytes()), db(b.nbytes()), dy(y.nbytes());
     upload(da, a); upload(db, b);
@@ -333,7 +285,7 @@ static void check_reduce() {
       for (int o = 0; o <= int(ReduceOp::Min); ++o) {
         const ReduceOp op = ReduceOp(o);
         HostBuf x(dt, std::max<int64_t>(1, s.outer * s.len * s.inner)), y(dt, s.outer * s.inner);
-        x.fill_uniform(-1, 1);
+        x.fill_uniform(g_rng, -1, 1);
         const bool with_nan = op == ReduceOp::Max && s.len > 2;
         if (with_nan) x.set(s.inner + 0, NAN);  // row 0 / column 0, second element
         DevBuf dx(x.nbytes()), dy(y.nbytes());
@@ -377,7 +329,7 @@ static void check_layernorm() {
       const int64_t R = s.rows, C = s.cols, n = R * C;
       HostBuf x(dt, n), w(dt, C), b(dt, C), dout(dt, n), out(dt, n), dx(dt, n);
       HostBuf mean(KDType::F32, R), rstd(KDType::F32, R), dw(KDType::F32, C), db(KDType::F32, C);
-      x.fill_uniform(-2, 3); w.fill_uniform(0.5, 1.5); b.fill_uniform(-0.5, 0.5); dout.fill_uniform(-1, 1);
+      x.fill_uniform(g_rng, -2, 3); w.fill_uniform(g_rng, 0.5, 1.5); b.fill_uniform(g_rng, -0.5, 0.5); dout.fill_uniform(g_rng, -1, 1);
       DevBuf d_x(x.nbytes()), d_w(w.nbytes()), d_b(b.nbytes()), d_dout(dout.nbytes()), d_out(out.nbytes()),
           d_dx(dx.nbytes()), d_mean(R * 4), d_rstd(R * 4), d_dw(C * 4), d_db(C * 4);
       DevBuf scratch(layernorm_backward_scratch_floats(R, C) * sizeof(float));
@@ -442,7 +394,7 @@ static void check_gemm_case(const GemmCase& g, bool sample_only = false) {
   const int64_t lda = ld_of(a_cols), ldb = ld_of(b_cols), ldc = ld_of(g.n);
   const int64_t sa = a_rows * lda, sb = b_rows * ldb, sc = g.m * ldc;
   HostBuf A(g.dt, sa * g.batch), B(g.dt, sb * g.batch), C(g.dt, sc * g.batch), bias(g.dt, g.n), out(g.dt, sc * g.batch);
-  A.fill_uniform(-1, 1); B.fill_uniform(-1, 1); C.fill_uniform(-1, 1); bias.fill_uniform(-1, 1);
+  A.fill_uniform(g_rng, -1, 1); B.fill_uniform(g_rng, -1, 1); C.fill_uniform(g_rng, -1, 1); bias.fill_uniform(g_rng, -1, 1);
   if (g.beta == 0) for (int64_t i = 0; i < C.n; ++i) C.set(i, NAN);  // beta == 0 must not read C
   const int64_t esz = kdtype_size(g.dt), off = g.base_offset * esz;
   DevBuf dA(A.nbytes() + 64), dB(B.nbytes() + 64), dC(C.nbytes()), dbias(bias.nbytes());
@@ -524,7 +476,7 @@ static void time_gemm(KDType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t
   DevBuf A(m * k * esz), B(k * n * esz), C(m * n * esz);
   // Small random values (in bits: a pattern that is a finite f16/bf16).
   HostBuf hA(dt, m * k), hB(dt, k * n);
-  hA.fill_uniform(-1, 1); hB.fill_uniform(-1, 1);
+  hA.fill_uniform(g_rng, -1, 1); hB.fill_uniform(g_rng, -1, 1);
   upload(A, hA); upload(B, hB);
   GemmArgs g;
   g.dtype = dt; g.trans_a = ta; g.trans_b = tb; g.m = m; g.n = n; g.k = k;
