@@ -48,7 +48,7 @@ done
 
 if want bench; then
   log "bench (sm_$arch build)"
-  node --expose-gc dist/bench.js > "$out/bench.txt" 2> "$out/bench.err" || status=1
+  node --expose-gc dist/bench.js ${GERM_BENCH_ARGS:-} > "$out/bench.txt" 2> "$out/bench.err" || status=1
   cat "$out/bench.txt" | tee -a "$out/summary.txt"
 fi
 
