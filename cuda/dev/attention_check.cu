@@ -35,13 +35,6 @@ static std::mt19937_64 g_rng(42);
 // ---- host buffers ------------------------------------------------------------------
 
 
-struct DevBuf {
-  void* p = nullptr;
-  size_t bytes = 0;
-  explicit DevBuf(size_t b) : bytes(b) { CHECK_CUDA(cudaMalloc(&p, b + 256)); CHECK_CUDA(cudaMemset(p, 0, b + 256)); }
-  ~DevBuf() { cudaFree(p); }
-  DevBuf(const DevBuf&) = delete;
-};
 static void up(DevBuf& d, const void* h, size_t n) { CHECK_CUDA(cudaMemcpy(d.p, h, n, cudaMemcpyHostToDevice)); }
 static void down(void* h, const DevBuf& d, size_t n) { CHECK_CUDA(cudaMemcpy(h, d.p, n, cudaMemcpyDeviceToHost)); }
 

@@ -66,3 +66,14 @@ struct HostBuf {
   }
   size_t nbytes() const { return size_t(n * kdtype_size(dt)); }
 };
+
+// Device memory with 256 zeroed bytes of slack past `bytes`, for vector reads
+// that run past the last element.
+struct DevBuf {
+  void* p = nullptr;
+  size_t bytes = 0;
+  explicit DevBuf(size_t b) : bytes(b) { CHECK_CUDA(cudaMalloc(&p, b + 256)); CHECK_CUDA(cudaMemset(p, 0, b + 256)); }
+  ~DevBuf() { cudaFree(p); }
+  DevBuf(const DevBuf&) = delete;
+  template <class T = void> T* as(int64_t byte_offset = 0) const { return reinterpret_cast<T*>(static_cast<uint8_t*>(p) + byte_offset); }
+};

@@ -36,14 +36,6 @@ static std::mt19937_64 g_rng(1234);
 // ---- host tensors of any KDType ------------------------------------------------------
 
 
-struct DevBuf {
-  void* p = nullptr;
-  size_t bytes = 0;
-  explicit DevBuf(size_t b) : bytes(b) { CHECK_CUDA(cudaMalloc(&p, b + 256)); CHECK_CUDA(cudaMemset(p, 0, b + 256)); }
-  ~DevBuf() { cudaFree(p); }
-  DevBuf(const DevBuf&) = delete;
-  template <class T = void> T* as(int64_t byte_offset = 0) const { return reinterpret_cast<T*>(static_cast<uint8_t*>(p) + byte_offset); }
-};
 
 static void upload(const DevBuf& d, const HostBuf& h, int64_t byte_offset = 0) {
   CHECK_CUDA(cudaMemcpy(d.as(byte_offset), h.bytes.data(), h.nbytes(), cudaMemcpyHostToDevice));
