@@ -36,16 +36,21 @@ constexpr float kLn2 = 0.6931471805599453f;
 // kMFrags*D/4 (Q stays in registers for the whole key loop).
 //   d=32 : 128 x 64. S 64 + O 32 + Q 16: two m-frags per warp let every K / V
 //          fragment read from shared memory feed two MMAs.
-//   d=64 : 128 x 64. S 64 + O 64 + Q 32 (~170 registers, 3 CTAs/SM by registers);
-//          128 keys would double S and spill.
+//   d=64 : 128 x 64. S 64 + O 64 + Q 32 (243 registers, 2 CTAs/SM); 128 keys
+//          would double S and spill.
 //   d=128: 64 x 64, one m-frag per warp: S 32 + O 64 + Q 32. 128 rows would need
 //          O 128 + S 64 + Q 64 > 255 registers.
+// kMinBlocks: __launch_bounds__ CTAs/SM. kQInRegs false re-reads Q from shared
+// memory per k-step (32 fewer registers). Measured at d=64 on the H100 (f16,
+// B=32, H=12, softmax1+ALiBi, N=4096): 2 CTAs with Q in registers 296 TFLOP/s
+// (243 registers); 3 CTAs (168 registers) 220 with Q in registers (568 B
+// spilled), 282 with Q re-read (152 B spilled); 2 CTAs with Q re-read 278.
 // Shared memory rows are padded by 8 elements (16 B): conflict-free ldmatrix and
 // cp.async stores without swizzle arithmetic (same argument as gemm_traits.h).
 template <int D> struct FwdTraits;
-template <> struct FwdTraits<32> { static constexpr int kBlockM = 128, kBlockN = 64; };
-template <> struct FwdTraits<64> { static constexpr int kBlockM = 128, kBlockN = 64; };
-template <> struct FwdTraits<128> { static constexpr int kBlockM = 64, kBlockN = 64; };
+template <> struct FwdTraits<32> { static constexpr int kBlockM = 128, kBlockN = 64, kMinBlocks = 1; static constexpr bool kQInRegs = true; };
+template <> struct FwdTraits<64> { static constexpr int kBlockM = 128, kBlockN = 64, kMinBlocks = 2; static constexpr bool kQInRegs = true; };
+template <> struct FwdTraits<128> { static constexpr int kBlockM = 64, kBlockN = 64, kMinBlocks = 1; static constexpr bool kQInRegs = true; };
 
 // Backward: each CTA owns kBlockN = 64 keys (16 per warp, so dK and dV stay in
 // registers: 2 * D/2 floats) and loops over query blocks of kBlockM rows.

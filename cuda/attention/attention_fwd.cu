@@ -37,6 +37,7 @@ struct FlashFwd {
   static constexpr int kNFrags = kBlockN / 8;   // n8 fragments of S per row group
   static constexpr int kDFrags = D / 8;         // n8 fragments of O
   static constexpr int kLdS = kLd<D>;
+  static constexpr bool kQInRegs = FwdTraits<D>::kQInRegs;
   static constexpr int kSmemElems = (kBlockM + 2 * kBlockN) * kLdS;  // Q, K, V
   static constexpr int kSmemBytes = kSmemElems * 2;
 
@@ -69,12 +70,16 @@ struct FlashFwd {
     __syncthreads();
 
     const int wrow = warp * kMFrags * 16;  // first row of this warp in the block
-    uint32_t qf[kMFrags][D / 16][4];
+    // Q fragments: in registers for the whole key loop, or (kQInRegs false,
+    // to fit a tighter register cap) re-read from shared memory per k-step.
+    uint32_t qf[kQInRegs ? kMFrags : 1][kQInRegs ? D / 16 : 1][4];
+    if constexpr (kQInRegs) {
 #pragma unroll
-    for (int i = 0; i < kMFrags; ++i)
+      for (int i = 0; i < kMFrags; ++i)
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk)
-        ldmatrix_x4(qf[i][kk], sQ + (wrow + i * 16 + (lane & 15)) * kLdS + kk * 16 + (lane >> 4) * 8);
+        for (int kk = 0; kk < D / 16; ++kk)
+          ldmatrix_x4(qf[i][kk], sQ + (wrow + i * 16 + (lane & 15)) * kLdS + kk * 16 + (lane >> 4) * 8);
+    }
 
     const bool softmax1 = p.normalizer == AttnNormalizer::Softmax1;
     const bool alibi = p.alibi_slopes != nullptr, alibi_sym = p.alibi_symmetric, causal = p.causal;
@@ -109,46 +114,91 @@ struct FlashFwd {
           for (int e = 0; e < 4; ++e) s[i][j][e] = 0.0f;
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
+        uint32_t qs[kQInRegs ? 1 : kMFrags][4];
+        if constexpr (!kQInRegs) {
+#pragma unroll
+          for (int i = 0; i < kMFrags; ++i)
+            ldmatrix_x4(qs[i], sQ + (wrow + i * 16 + (lane & 15)) * kLdS + kk * 16 + (lane >> 4) * 8);
+        }
 #pragma unroll
         for (int j = 0; j < kNFrags; j += 2) {
           uint32_t r[4];
           ldmatrix_x4(r, sK + (j * 8 + (quad >> 1) * 8 + r8) * kLdS + kk * 16 + (quad & 1) * 8);
 #pragma unroll
           for (int i = 0; i < kMFrags; ++i) {
-            mma_16816<T>(s[i][j], qf[i][kk], r[0], r[1]);
-            mma_16816<T>(s[i][j + 1], qf[i][kk], r[2], r[3]);
+            const uint32_t(&a)[4] = kQInRegs ? qf[kQInRegs ? i : 0][kQInRegs ? kk : 0] : qs[kQInRegs ? 0 : i];
+            mma_16816<T>(s[i][j], a, r[0], r[1]);
+            mma_16816<T>(s[i][j + 1], a, r[2], r[3]);
           }
         }
       }
 
-      // ---- scores in log2 units. ALiBi distances come from one float per row
-      // (row + diag - n0 - 2t) minus a compile-time column offset: an
-      // int->float conversion per element would share the MUFU pipe's quarter
-      // rate with exp2 and halve the kernel's speed. The mask is only evaluated
-      // on blocks that cross len_k or the causal diagonal.
+      // ---- scores in log2 units, stored as s' with the row's true logit
+      // s' * ks - rowoff (FA2's folding: the scale, a per-row offset and the
+      // running max meet in one FMA inside exp2).
+      //  * no bias: s' = s raw, ks = scale2, rowoff = 0.
+      //  * ALiBi: dist = fb - (8j + c) with fb = row + diag - n0 - 2t per row.
+      //    Where a warp's 32 x 64 tile lies on one side of the diagonal (or the
+      //    bias is causal / one-sided), bias = sa * dist is linear (sa =
+      //    +-alibi2): s' = fma(s, scale2, sa * (8j + c)) (one FMA per element,
+      //    all per-column factors small and exact), rowoff = sa * fb.
+      //    The tiles that cross the diagonal of symmetric ALiBi take |dist|
+      //    per element (rowoff = 0). Distances are floats per row: an
+      //    int->float per element would share the MUFU pipe with exp2.
+      float rowoff[kMFrags][2];
+      float ks = scale2;
       if (alibi) {
+        ks = 1.0f;
+        const int dbase = m0 + wrow + si.diag - n0;  // dist of (first row, first col)
+        const bool below = dbase - (kBlockN - 1) >= 0, above = dbase + kMFrags * 16 - 1 <= 0;
+        if (!alibi_sym || below || above) {
+          const float sa = (alibi_sym && above) ? -si.alibi2 : si.alibi2;
 #pragma unroll
-        for (int i = 0; i < kMFrags; ++i)
+          for (int i = 0; i < kMFrags; ++i)
 #pragma unroll
-          for (int rh = 0; rh < 2; ++rh) {
-            const float fb = static_cast<float>(m0 + wrow + i * 16 + g + rh * 8 + si.diag - n0 - 2 * t);
-#pragma unroll
-            for (int j = 0; j < kNFrags; ++j)
-#pragma unroll
-              for (int c = 0; c < 2; ++c) {
-                const float dist = fb - static_cast<float>(j * 8 + c);
-                const float bias = si.alibi2 * (alibi_sym ? fabsf(dist) : dist);
-                s[i][j][2 * rh + c] = fmaf(s[i][j][2 * rh + c], scale2, -bias);
-              }
-          }
-      } else {
-#pragma unroll
-        for (int i = 0; i < kMFrags; ++i)
+            for (int rh = 0; rh < 2; ++rh)
+              rowoff[i][rh] = sa * static_cast<float>(dbase + i * 16 + g + rh * 8 - 2 * t);
 #pragma unroll
           for (int j = 0; j < kNFrags; ++j)
 #pragma unroll
-            for (int e = 0; e < 4; ++e) s[i][j][e] *= scale2;
+            for (int c = 0; c < 2; ++c) {
+              const float a = sa * static_cast<float>(j * 8 + c);
+#pragma unroll
+              for (int i = 0; i < kMFrags; ++i)
+#pragma unroll
+                for (int rh = 0; rh < 2; ++rh) s[i][j][2 * rh + c] = fmaf(s[i][j][2 * rh + c], scale2, a);
+            }
+        } else {
+#pragma unroll
+          for (int i = 0; i < kMFrags; ++i)
+#pragma unroll
+            for (int rh = 0; rh < 2; ++rh) {
+              rowoff[i][rh] = 0.0f;
+              const float fb = static_cast<float>(dbase + i * 16 + g + rh * 8 - 2 * t);
+#pragma unroll
+              for (int j = 0; j < kNFrags; ++j)
+#pragma unroll
+                for (int c = 0; c < 2; ++c) {
+                  const float dist = fb - static_cast<float>(j * 8 + c);
+                  s[i][j][2 * rh + c] = fmaf(s[i][j][2 * rh + c], scale2, -si.alibi2 * fabsf(dist));
+                }
+            }
+        }
+      } else {
+#pragma unroll
+        for (int i = 0; i < kMFrags; ++i) rowoff[i][0] = rowoff[i][1] = 0.0f;
+        if (!(scale2 > 0.0f)) {  // the max of s * ks is ks * max(s) only for ks > 0
+          ks = 1.0f;
+#pragma unroll
+          for (int i = 0; i < kMFrags; ++i)
+#pragma unroll
+            for (int j = 0; j < kNFrags; ++j)
+#pragma unroll
+              for (int e = 0; e < 4; ++e) s[i][j][e] *= scale2;
+        }
       }
+      // The mask is only evaluated on blocks that cross len_k or the causal
+      // diagonal; -inf stays -inf through s' * ks (ks > 0).
       const bool need_mask = n0 + kBlockN > si.len_k || (causal && n0 + kBlockN - 1 > m0 + si.diag);
       if (need_mask) {
 #pragma unroll
@@ -168,48 +218,69 @@ struct FlashFwd {
         load_tile<kBlockN, D>(sK, gK + (n0 + kBlockN) * p.k_row_stride, p.k_row_stride, si.len_k - n0 - kBlockN, tid);
       copy_commit();
 
-      // ---- online softmax (a row lives in the 4 threads of a quad)
+      // ---- online softmax (a row lives in the 4 threads of a quad). rowoff
+      // differs between the quad's threads, so the max is reduced in true units.
+      float alpha[kMFrags][2];
+      bool grew = false;
 #pragma unroll
       for (int i = 0; i < kMFrags; ++i)
 #pragma unroll
         for (int rh = 0; rh < 2; ++rh) {
-          float mx = row_m[i][rh];
+          float mx = -INFINITY;
 #pragma unroll
           for (int j = 0; j < kNFrags; ++j) mx = fmaxf(mx, fmaxf(s[i][j][2 * rh], s[i][j][2 * rh + 1]));
-          mx = quad_max(mx);
+          mx = quad_max(fmaxf(row_m[i][rh], fmaf(mx, ks, -rowoff[i][rh])));
           const float base = mx == -INFINITY ? 0.0f : mx;
-          const float alpha = exp2f(row_m[i][rh] - base);  // exp2(-inf) = 0 on the first visible block
+          alpha[i][rh] = ex2_approx(row_m[i][rh] - base);  // exp2(-inf) = 0 on the first visible block
+          grew |= mx != row_m[i][rh];
           row_m[i][rh] = mx;
+          const float nb2 = -(base + rowoff[i][rh]);
           float sum = 0.0f;
 #pragma unroll
           for (int j = 0; j < kNFrags; ++j)
 #pragma unroll
             for (int c = 0; c < 2; ++c) {
-              const float pv = exp2f(s[i][j][2 * rh + c] - base);
+              const float pv = ex2_approx(fmaf(s[i][j][2 * rh + c], ks, nb2));
               s[i][j][2 * rh + c] = pv;
               sum += pv;
             }
-          row_l[i][rh] = row_l[i][rh] * alpha + sum;  // per-thread partial; quad-summed at the end
-#pragma unroll
-          for (int dj = 0; dj < kDFrags; ++dj) { o[i][dj][2 * rh] *= alpha; o[i][dj][2 * rh + 1] *= alpha; }
+          row_l[i][rh] = row_l[i][rh] * alpha[i][rh] + sum;  // per-thread partial; quad-summed at the end
         }
-
-      // ---- dropout: zero the dropped P (l already holds the undropped sum;
-      // 1/(1-p) is applied to O at the end).
-      if (dropout) {
+      // O is rescaled only when some row of the warp has a new max (alpha = 1
+      // exactly otherwise); the vote keeps the branch warp-uniform.
+      if (__any_sync(0xffffffffu, grew)) {
 #pragma unroll
         for (int i = 0; i < kMFrags; ++i)
 #pragma unroll
-          for (int rh = 0; rh < 2; ++rh) {
-            const int row = m0 + wrow + i * 16 + g + rh * 8;
+          for (int dj = 0; dj < kDFrags; ++dj)
 #pragma unroll
-            for (int j = 0; j < kNFrags; ++j) {
-              bool k0, k1;
-              dropout_keep2(p.seed, p.offset, si.drop_row0 + row, n0 + j * 8 + 2 * t, drop_thr, &k0, &k1);
-              if (!k0) s[i][j][2 * rh] = 0.0f;
-              if (!k1) s[i][j][2 * rh + 1] = 0.0f;
-            }
-          }
+            for (int e = 0; e < 4; ++e) o[i][dj][e] *= alpha[i][e >> 1];
+      }
+
+      // ---- dropout: zero the dropped P (l already holds the undropped sum;
+      // 1/(1-p) is applied to O at the end). Keep bits come from one rolled
+      // Philox loop (bit 2 * ((2i + rh) * kNFrags + j) + c), not 2 * kMFrags *
+      // kNFrags inlined copies.
+      if (dropout) {
+        static_assert(kMFrags * 2 * kNFrags * 2 <= 64, "keep bits in one word");
+        uint64_t keep = 0;
+#pragma unroll 1
+        for (int idx = 0; idx < kMFrags * 2 * kNFrags; ++idx) {
+          const int j = idx % kNFrags, rr = idx / kNFrags;
+          const int row = m0 + wrow + (rr >> 1) * 16 + g + (rr & 1) * 8;
+          bool k0, k1;
+          dropout_keep2(p.seed, p.offset, si.drop_row0 + row, n0 + j * 8 + 2 * t, drop_thr, &k0, &k1);
+          keep |= uint64_t((k0 ? 1u : 0u) | (k1 ? 2u : 0u)) << (2 * idx);
+        }
+#pragma unroll
+        for (int i = 0; i < kMFrags; ++i)
+#pragma unroll
+          for (int rh = 0; rh < 2; ++rh)
+#pragma unroll
+            for (int j = 0; j < kNFrags; ++j)
+#pragma unroll
+              for (int c = 0; c < 2; ++c)
+                if (!((keep >> (2 * ((2 * i + rh) * kNFrags + j) + c)) & 1u)) s[i][j][2 * rh + c] = 0.0f;
       }
 
       // ---- O += P V, P straight from the S registers
@@ -258,7 +329,7 @@ struct FlashFwd {
 };
 
 template <int D, typename T>
-__global__ void __launch_bounds__(kThreads) flash_fwd_kernel(const AttentionParams p) {
+__global__ void __launch_bounds__(kThreads, FwdTraits<D>::kMinBlocks) flash_fwd_kernel(const AttentionParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
   // bf16 MMAs start at sm_80: the sm_75 bf16 instantiation is empty and the
   // host never launches it.

@@ -8,6 +8,7 @@
 //   ./attention_check           # every case (lengths 1, 7, 129, 1000 ...)
 //   ./attention_check --small   # short sequences only (for compute-sanitizer)
 //   ./attention_check --time    # TFLOP/s, f16, d=64, B=32, H=12, N = 512 .. 16384
+//   ./attention_check --time-fwd  # forward only, N = 512 .. 4096
 //
 // Errors are max |got - ref| / max |ref| over the tensor (rows inside the
 // sequences); lse is compared as |got - ref| / (1 + |ref|), infinities exactly.
@@ -325,10 +326,11 @@ static void run_checks() {
 
 // ---- timing ---------------------------------------------------------------------------
 
-static void run_timing() {
+static void run_timing(bool fwd_only) {
   const int B = 32, H = 12, D = 64;
   std::printf("time: f16, d=%d, B=%d, H=%d, bidirectional; forward 4*B*H*N^2*d flops, backward 2.5x that\n", D, B, H);
   for (int N : {512, 1024, 4096, 16384}) {
+    if (fwd_only && N > 4096) break;
     const int64_t rows = int64_t(B) * N, ld = int64_t(H) * D;
     const size_t bytes = size_t(rows * ld) * 2;
     DevBuf q(bytes), k(bytes), v(bytes), o(bytes), dout(bytes), dq(bytes), dk(bytes), dv(bytes), lse(rows * H * 4);
@@ -370,13 +372,19 @@ static void run_timing() {
       for (int it = 0; it < iters; ++it) CHECK_CUDA(attention_forward(p, 0));
       CHECK_CUDA(cudaEventRecord(e1)); CHECK_CUDA(cudaEventSynchronize(e1));
       float ms_f; CHECK_CUDA(cudaEventElapsedTime(&ms_f, e0, e1)); ms_f /= iters;
+      const double fl = 4.0 * B * H * double(N) * N * D;
+      if (fwd_only) {
+        std::printf("time N=%-6d %-22s fwd %7.3f ms %6.1f TFLOP/s\n", N,
+                    variant == 0 ? "softmax1+alibi" : "softmax (no bias)", ms_f, fl / ms_f * 1e-9);
+        cudaEventDestroy(e0); cudaEventDestroy(e1);
+        continue;
+      }
       CHECK_CUDA(cudaEventRecord(e0));
       for (int it = 0; it < iters; ++it) {
         CHECK_CUDA(attention_forward(p, 0)); CHECK_CUDA(attention_backward(g, scratch.p, 0));
       }
       CHECK_CUDA(cudaEventRecord(e1)); CHECK_CUDA(cudaEventSynchronize(e1));
       float ms_fb; CHECK_CUDA(cudaEventElapsedTime(&ms_fb, e0, e1)); ms_fb /= iters;
-      const double fl = 4.0 * B * H * double(N) * N * D;
       std::printf("time N=%-6d %-22s fwd %7.3f ms %6.1f TFLOP/s | fwd+bwd %8.3f ms %6.1f TFLOP/s | bwd %6.1f TFLOP/s\n",
                   N, variant == 0 ? "softmax1+alibi" : "softmax (no bias)", ms_f, fl / ms_f * 1e-9, ms_fb,
                   3.5 * fl / ms_fb * 1e-9, 2.5 * fl / (ms_fb - ms_f) * 1e-9);
@@ -386,15 +394,16 @@ static void run_timing() {
 }
 
 int main(int argc, char** argv) {
-  bool time = false;
+  bool time = false, fwd_only = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--small")) g_small = true;
     if (!std::strcmp(argv[i], "--time")) time = true;
+    if (!std::strcmp(argv[i], "--time-fwd")) time = fwd_only = true;
   }
   cudaDeviceProp prop;
   CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
   std::printf("device: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
-  if (time) run_timing();
+  if (time) run_timing(fwd_only);
   else run_checks();
   std::printf("%d failure(s)\n", g_failures);
   return g_failures;
