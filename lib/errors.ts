@@ -8,7 +8,8 @@ export type GermErrorCode =
   | 'ERR_CUDA'
   | 'ERR_DISPOSED'
   | 'ERR_INTERNAL'
-  | 'ERR_NO_BINARY';
+  | 'ERR_NO_BINARY'
+  | 'ERR_FORMAT';
 
 /**
  * Every error germ raises, from TypeScript or from the native addon (which

@@ -31,3 +31,10 @@ export {
   gatedAttentionBackward,
   gatedAttentionForward,
 } from './attention';
+export {
+  type SafetensorsEntry,
+  SafetensorsFile,
+  loadSafetensors,
+  parseSafetensorsHeader,
+  saveSafetensors,
+} from './io/safetensors';

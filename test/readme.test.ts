@@ -1,6 +1,7 @@
 // The README's API example must work as written: extract the ```ts blocks,
 // point `from 'germ'` at this checkout, run them, and check what they print.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { transformSync } from 'esbuild';
 import { expect, it } from 'vitest';
@@ -15,7 +16,9 @@ it('the README has TypeScript examples', () => {
 
 blocks.forEach((source, i) => {
   it(`README example ${i + 1} runs and prints what its comments say`, async () => {
-    const body = source.replace(/import\s*\{([\s\S]*?)\}\s*from\s*'germ';/g, 'const {$1} = __germ;');
+    const body = source
+      .replace(/import\s*\{([\s\S]*?)\}\s*from\s*'germ';/g, 'const {$1} = __germ;')
+      .replace(/import\s*\{([\s\S]*?)\}\s*from\s*'(node:[a-z/]+)';/g, "const {$1} = __require('$2');");
     // esbuild lowers `using` into helpers placed before the code, so the
     // example's promise is handed out through __done rather than returned.
     const js = transformSync(`__done((async () => {\n${body}\n})());`, { loader: 'ts', target: 'es2022' }).code;
@@ -23,11 +26,13 @@ blocks.forEach((source, i) => {
     const log = (...args: unknown[]) => printed.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a, (_, v) =>
       ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v))).join(' '));
     let done: Promise<void> | undefined;
-    new Function('__germ', 'console', '__done', js)(germ, { log }, (p: Promise<void>) => (done = p));
+    new Function('__germ', '__require', 'console', '__done', js)(germ, createRequire(__filename), { log },
+      (p: Promise<void>) => (done = p));
     await done;
     expect(printed.length).toBeGreaterThan(0);
     // Each `// ...` comment that follows a console.log with literal values must match the output.
     if (source.includes('[3, 3, 3, 3, 7.5, 7.5, 7.5, 7.5]')) expect(printed).toContain('[3,3,3,3,7.5,7.5,7.5,7.5]');
     if (source.includes('ERR_SHAPE matmul')) expect(printed).toContain('ERR_SHAPE matmul: inner dims differ in [1, 3] @ [2, 1]');
+    if (source.includes('saveSafetensors')) expect(printed).toEqual(['[3]', '["cls.predictions.bias"] {"format":"pt"}', 'f16']);
   });
 });
