@@ -38,3 +38,21 @@ export {
   parseSafetensorsHeader,
   saveSafetensors,
 } from './io/safetensors';
+export {
+  type AddedToken,
+  type BatchOptions,
+  type DecodeOptions,
+  type DnaOptions,
+  type EncodeOptions,
+  type EncodedBatch,
+  type Encoding,
+  type KmerOptions,
+  type TrainBpeOptions,
+  BaseTokenizer,
+  BpeTokenizer,
+  DEFAULT_SPECIAL_TOKENS,
+  DNA_ALPHABET,
+  KmerTokenizer,
+  normalizeDna,
+  trainBpe,
+} from './tokenizer';

@@ -33,6 +33,12 @@ blocks.forEach((source, i) => {
     // Each `// ...` comment that follows a console.log with literal values must match the output.
     if (source.includes('[3, 3, 3, 3, 7.5, 7.5, 7.5, 7.5]')) expect(printed).toContain('[3,3,3,3,7.5,7.5,7.5,7.5]');
     if (source.includes('ERR_SHAPE matmul')) expect(printed).toContain('ERR_SHAPE matmul: inner dims differ in [1, 3] @ [2, 1]');
+    if (source.includes('trainBpe')) {
+      expect(printed[0]).toBe('[CLS] [SEP] ACGTACGT');
+      expect(printed).toContain('["ACG","CGT","GTA"]');
+      expect(printed).toContain('ERR_INVALID_ARGUMENT');
+      expect(printed[printed.length - 1]).toBe('true');
+    }
     if (source.includes('saveSafetensors')) expect(printed).toEqual(['[3]', '["cls.predictions.bias"] {"format":"pt"}', 'f16']);
   });
 });
