@@ -29,8 +29,7 @@ export async function benchMatmulCpu(): Promise<void> {
     bench.add('loop', () => tripleLoop(a, b, c, n));
     await bench.run();
     const [g, l] = bench.tasks.map((t) => t.result!);
-    const gms = (g as { latency?: { mean: number } }).latency?.mean ?? (g as unknown as { mean: number }).mean;
-    const lms = (l as { latency?: { mean: number } }).latency?.mean ?? (l as unknown as { mean: number }).mean;
+    const gms = g.latency.mean, lms = l.latency.mean;
     const gflops = (ms: number) => (2 * n ** 3) / ms / 1e6;
     record({ bench: 'matmul', case: `cpu f32 ${n}^3 (${numThreads()} threads)`, germ: `${gflops(gms).toFixed(1)} GFLOP/s`,
       baselineName: 'triple loop', baseline: `${gflops(lms).toFixed(2)} GFLOP/s`, ratio: lms / gms });

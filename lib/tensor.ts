@@ -6,7 +6,7 @@
 // FinalizationRegistry frees what was forgotten when it is collected, and
 // counts it (leakedTensors()) so tests and services can spot leaks.
 import type { NativeTensor } from '../types/native';
-import { type DType, type HostArray, dtypeSize } from './dtype';
+import type { DType, HostArray } from './dtype';
 import { GermError } from './errors';
 import { native } from './native';
 import * as ops from './ops';
@@ -135,7 +135,7 @@ export class Tensor {
     const full = shape.map((d) => (d === -1 ? (known === 0 ? 0 : size / known) : d));
     if (infer > 1 || full.some((d) => !Number.isInteger(d) || d < 0) || full.reduce((a, b) => a * b, 1) !== size)
       throw new GermError(`reshape: cannot view [${this.shape}] (${size} elements) as [${shape}]`, 'ERR_SHAPE');
-    const base = this.handle.strides.length && !isContiguous(this) ? native().contiguous(this.handle) : this.handle;
+    const base = isContiguous(this) ? this.handle : native().contiguous(this.handle);
     const strides = contiguousStrides(full);
     const v = native().view(base, full, strides, base === this.handle ? this.handle.offset : 0);
     return new Tensor(v);
@@ -229,4 +229,3 @@ function isContiguous(t: Tensor): boolean {
   return true;
 }
 
-export { dtypeSize };

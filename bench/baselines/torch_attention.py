@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from cuda_timing import time_ms
+
 
 def slopes(h):
     def pow2(n):
@@ -28,19 +30,6 @@ def slopes(h):
         return pow2(h)
     c = 2 ** math.floor(math.log2(h))
     return pow2(c) + slopes(2 * c)[0::2][: h - c]
-
-
-def timed(fn, iters):
-    for _ in range(2):
-        fn()
-    torch.cuda.synchronize()
-    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    a.record()
-    for _ in range(iters):
-        fn()
-    b.record()
-    torch.cuda.synchronize()
-    return a.elapsed_time(b) / iters
 
 
 def make(mode, B, H, N, D):
@@ -85,10 +74,10 @@ def main():
                 flops = 4.0 * B * H * N * N * D
                 iters = max(3, min(100, int(2e13 / flops)))
                 with torch.no_grad():
-                    row["fwd_ms"] = timed(fwd, iters)
+                    row["fwd_ms"] = time_ms(fwd, iters, warmup=2)
                 def step():
                     fwd().backward(do)
-                row["fwdbwd_ms"] = timed(step, iters)
+                row["fwdbwd_ms"] = time_ms(step, iters, warmup=2)
             except Exception as e:  # OOM or an unsupported backend: recorded, not fatal
                 row["error"] = str(e).split("\n")[0][:200]
             torch.cuda.empty_cache()

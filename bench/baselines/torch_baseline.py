@@ -9,19 +9,7 @@ import json
 import sys
 
 import torch
-
-
-def time_ms(fn, iters):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(iters):
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / iters
+from cuda_timing import time_ms
 
 
 def main():
@@ -36,15 +24,15 @@ def main():
         w = torch.randn(job["n"], job["k"], device="cuda", dtype=dt)
         flops = 2.0 * job["m"] * job["k"] * job["n"]
         iters = max(5, min(200, int(2e12 / flops)))
-        ms = time_ms(lambda: torch.matmul(x, w.t()), iters)
+        ms = time_ms(lambda: torch.matmul(x, w.t()), iters, warmup=3)
         out["matmul"].append({**job, "ms": ms})
     if "h2d_bytes" in jobs:
         nbytes = jobs["h2d_bytes"]
         dev = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
         pinned = torch.empty(nbytes, dtype=torch.uint8, pin_memory=True)
         pageable = torch.empty(nbytes, dtype=torch.uint8)
-        pinned_ms = time_ms(lambda: dev.copy_(pinned, non_blocking=True), 10)
-        pageable_ms = time_ms(lambda: dev.copy_(pageable), 5)
+        pinned_ms = time_ms(lambda: dev.copy_(pinned, non_blocking=True), 10, warmup=3)
+        pageable_ms = time_ms(lambda: dev.copy_(pageable), 5, warmup=3)
         out["h2d"] = {"bytes": nbytes, "pinned_gbs": nbytes / pinned_ms / 1e6, "pageable_gbs": nbytes / pageable_ms / 1e6}
     json.dump(out, sys.stdout)
 

@@ -41,6 +41,5 @@ void CpuBackend::fill_zero(void* dst, size_t nbytes) { std::memset(dst, 0, nbyte
 
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
 void CpuBackend::copy_to_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
-void CpuBackend::copy_within(void* dst, const void* src, size_t nbytes) { std::memmove(dst, src, nbytes); }
 
 }  // namespace germ

@@ -31,7 +31,6 @@ class CpuBackend final : public Backend {
   void fill_zero(void* dst, size_t nbytes) override;
   void copy_from_host(void* dst, const void* src, size_t nbytes) override;
   void copy_to_host(void* dst, const void* src, size_t nbytes) override;
-  void copy_within(void* dst, const void* src, size_t nbytes) override;
 
  private:
   HostAllocator allocator_;

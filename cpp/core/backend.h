@@ -72,8 +72,6 @@ class Backend {
   // still be in flight: it guards its own reuse).
   virtual void copy_from_host(void* device_dst, const void* host_src, size_t nbytes) = 0;
   virtual void copy_to_host(void* host_dst, const void* device_src, size_t nbytes) = 0;
-  // Device-to-device within this backend (executor thread, stream-ordered).
-  virtual void copy_within(void* dst, const void* src, size_t nbytes) = 0;
   // Returns when all work queued on the device has finished (executor thread).
   virtual void synchronize() {}
 

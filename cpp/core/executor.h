@@ -28,7 +28,6 @@ class Executor {
   void wait_for(uint64_t seq);
   // Blocks until every task submitted so far has finished.
   void drain();
-  bool on_executor_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
   const std::string& name() const { return name_; }
 
  private:

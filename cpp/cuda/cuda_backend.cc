@@ -32,16 +32,14 @@ CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
-static void check_launch(cudaError_t status, const char* what) { cuda_check(status, what); }
-
 void CudaBackend::unary(kernels::UnaryOp op, kernels::KDType in_dt, kernels::KDType out_dt, const void* x, void* y,
                         const kernels::StridedIndex& idx, int64_t n, float alpha, float beta) {
-  check_launch(kernels::unary(op, in_dt, out_dt, x, y, idx, n, alpha, beta, stream_), "unary kernel");
+  cuda_check(kernels::unary(op, in_dt, out_dt, x, y, idx, n, alpha, beta, stream_), "unary kernel");
 }
 
 void CudaBackend::binary(kernels::BinaryOp op, kernels::KDType dt, const void* a, const void* b, void* y,
                          const kernels::StridedIndex& idx, int64_t n) {
-  check_launch(kernels::binary(op, dt, a, b, y, idx, n, stream_), "binary kernel");
+  cuda_check(kernels::binary(op, dt, a, b, y, idx, n, stream_), "binary kernel");
 }
 
 StoragePtr CudaBackend::scratch_floats(int64_t count) {
@@ -53,16 +51,16 @@ void CudaBackend::reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x
   // Scratch comes back to the allocator when this task ends; a later user of
   // the block is queued after this kernel on the same stream.
   StoragePtr scratch = scratch_floats(kernels::reduce_scratch_floats(outer, len, inner));
-  check_launch(kernels::reduce(op, dt, x, y, outer, len, inner,
+  cuda_check(kernels::reduce(op, dt, x, y, outer, len, inner,
                                scratch ? static_cast<float*>(scratch->data()) : nullptr, stream_),
                "reduce kernel");
 }
 
-void CudaBackend::gemm(const kernels::GemmArgs& args) { check_launch(kernels::gemm(args, stream_), "gemm kernel"); }
+void CudaBackend::gemm(const kernels::GemmArgs& args) { cuda_check(kernels::gemm(args, stream_), "gemm kernel"); }
 
 void CudaBackend::layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
                                     const void* weight, const void* bias, int64_t rows, int64_t cols, float eps) {
-  check_launch(kernels::layernorm_forward(dt, out, mean, rstd, x, weight, bias, rows, cols, eps, stream_),
+  cuda_check(kernels::layernorm_forward(dt, out, mean, rstd, x, weight, bias, rows, cols, eps, stream_),
                "layernorm forward kernel");
 }
 
@@ -70,7 +68,7 @@ void CudaBackend::layernorm_backward(kernels::KDType dt, void* dx, float* dweigh
                                      const void* x, const void* weight, const float* mean, const float* rstd,
                                      int64_t rows, int64_t cols) {
   StoragePtr scratch = scratch_floats(kernels::layernorm_backward_scratch_floats(rows, cols));
-  check_launch(kernels::layernorm_backward(dt, dx, dweight, dbias, dout, x, weight, mean, rstd, rows, cols,
+  cuda_check(kernels::layernorm_backward(dt, dx, dweight, dbias, dout, x, weight, mean, rstd, rows, cols,
                                            scratch ? static_cast<float*>(scratch->data()) : nullptr, stream_),
                "layernorm backward kernel");
 }
@@ -90,11 +88,11 @@ static bool fused_attention_fits(const kernels::AttentionParams& p) {
 void CudaBackend::attention_forward(const kernels::AttentionParams& p) {
   if (fused_attention_fits(p)) {
     const cudaError_t status = kernels::attention_forward(p, stream_);
-    if (status != cudaErrorNotSupported) return check_launch(status, "attention forward kernel");
+    if (status != cudaErrorNotSupported) return cuda_check(status, "attention forward kernel");
     cudaGetLastError();
   }
   StoragePtr scratch = scratch_bytes(kernels::attention_naive_scratch_bytes(p));
-  check_launch(kernels::attention_naive_forward(p, scratch ? scratch->data() : nullptr, stream_),
+  cuda_check(kernels::attention_naive_forward(p, scratch ? scratch->data() : nullptr, stream_),
                "attention forward kernel (unfused)");
 }
 
@@ -102,16 +100,16 @@ void CudaBackend::attention_backward(const kernels::AttentionGradParams& g) {
   if (fused_attention_fits(g.fwd)) {
     StoragePtr scratch = scratch_bytes(kernels::attention_backward_scratch_bytes(g.fwd));
     const cudaError_t status = kernels::attention_backward(g, scratch ? scratch->data() : nullptr, stream_);
-    if (status != cudaErrorNotSupported) return check_launch(status, "attention backward kernel");
+    if (status != cudaErrorNotSupported) return cuda_check(status, "attention backward kernel");
     cudaGetLastError();
   }
   StoragePtr scratch = scratch_bytes(kernels::attention_naive_scratch_bytes(g.fwd));
-  check_launch(kernels::attention_naive_backward(g, scratch ? scratch->data() : nullptr, stream_),
+  cuda_check(kernels::attention_naive_backward(g, scratch ? scratch->data() : nullptr, stream_),
                "attention backward kernel (unfused)");
 }
 
 void CudaBackend::fill_zero(void* dst, size_t nbytes) {
-  check_launch(cudaMemsetAsync(dst, 0, nbytes, stream_), "cudaMemsetAsync");
+  cuda_check(cudaMemsetAsync(dst, 0, nbytes, stream_), "cudaMemsetAsync");
 }
 
 void CudaBackend::ensure_staging() {
@@ -168,10 +166,6 @@ void CudaBackend::copy_to_host(void* dst, const void* src, size_t nbytes) {
   }
   // Surface asynchronous kernel faults here, where a caller is waiting.
   cuda_check(cudaGetLastError(), "device work before a host read");
-}
-
-void CudaBackend::copy_within(void* dst, const void* src, size_t nbytes) {
-  cuda_check(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToDevice, stream_), "cudaMemcpyAsync D2D");
 }
 
 void CudaBackend::synchronize() { cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
