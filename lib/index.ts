@@ -38,6 +38,8 @@ export {
   parseSafetensorsHeader,
   saveSafetensors,
 } from './io/safetensors';
+export { type FastaOptions, type FastaRecord, readFasta } from './io/fasta';
+export { type CsvOptions, type CsvRecord, readCsv } from './io/csv';
 export {
   type AddedToken,
   type BatchOptions,
@@ -56,3 +58,14 @@ export {
   normalizeDna,
   trainBpe,
 } from './tokenizer';
+export { type AttentionNormalizer, type GermConfig, loadConfig, parseConfig } from './io/config';
+export { GermModel } from './model/germ_model';
+export type {
+  Classification,
+  EmbedOptions,
+  Embedding,
+  LoadOptions,
+  MaskPrediction,
+  ModelInfo,
+  RequestOptions,
+} from './model/types';

@@ -1,7 +1,7 @@
 // Typed ops over Tensors. Each validates what TypeScript can see, then calls
 // the addon, which validates shapes, dtypes and devices again and throws a
 // GermError naming the op and the shapes. Every op returns at once.
-import type { BinaryOpName, ReduceOpName, UnaryOpName } from '../types/native';
+import type { BinaryOpName, NativeTensor, ReduceOpName, UnaryOpName } from '../types/native';
 import { type DType, type HostData, checkDType } from './dtype';
 import { GermError } from './errors';
 import { native } from './native';
@@ -180,9 +180,24 @@ export interface LayerNormResult {
   rstd: Tensor;
 }
 
-export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): LayerNormResult {
-  const [out, m, r] = native().layerNorm(x.handle, weight.handle, bias.handle, eps);
+function layerNormResult([out, m, r]: [NativeTensor, NativeTensor, NativeTensor]): LayerNormResult {
   return { out: new Tensor(out), mean: new Tensor(m), rstd: new Tensor(r) };
+}
+
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): LayerNormResult {
+  return layerNormResult(native().layerNorm(x.handle, weight.handle, bias.handle, eps));
+}
+
+/**
+ * LayerNorm over the last dim of x + residual (same shape and dtype): BERT's
+ * post-LN residual, LayerNorm(dense(h) + h), fused so each input is read
+ * once. The sum is rounded once to x's dtype, exactly as add(x, residual)
+ * would store it, so the result equals layerNorm(add(x, residual), ...); for
+ * the backward, pass that sum as x to layerNormBackward (its gradient is also
+ * the residual's). (A dense bias is fused in the GEMM instead: linear(h, W, b).)
+ */
+export function addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): LayerNormResult {
+  return layerNormResult(native().addLayerNorm(x.handle, residual.handle, weight.handle, bias.handle, eps));
 }
 
 export interface LayerNormGrads {
@@ -196,4 +211,34 @@ export function layerNormBackward(dout: Tensor, x: Tensor, weight: Tensor, saved
   const [dx, dw, db] = native().layerNormBackward(dout.handle, x.handle, weight.handle, saved.mean.handle,
     saved.rstd.handle);
   return { dx: new Tensor(dx), dweight: new Tensor(dw), dbias: new Tensor(db) };
+}
+
+// ---- BERT encoder pieces
+
+/**
+ * Row gather: out[..., :] = table[ids[...], :] for a table [V, H] (f32, f16
+ * or bf16) -> [...ids.shape, H] in the table's dtype. The token embedding, or
+ * picking rows of hidden states (e.g. each packed sequence's [CLS] token).
+ *
+ * ids: an i32 Tensor of any shape on the table's device, or host ids
+ * (Int32Array or integer number[], giving [n, H]), which are checked here and
+ * uploaded to the table's device. An id outside [0, V) is never read: with
+ * host ids the call throws GermError ERR_INVALID_ARGUMENT naming the id and
+ * its position; with a Tensor of ids (checked where they live, off the main
+ * thread) the op fails with that error when its output is read.
+ */
+export function embedding(table: Tensor, ids: Tensor | Int32Array | number[]): Tensor {
+  return new Tensor(native().embedding(table.handle, ids instanceof Tensor ? ids.handle : ids));
+}
+
+/**
+ * GEGLU, DNABERT-2's gated MLP epilogue: x [..., 2I] (the output of
+ * mlp.gated_layers), optional bias [2I] -> [..., I] =
+ * gelu(x[..., :I] + b[:I]) * (x[..., I:] + b[I:]), with the exact erf GELU
+ * (torch nn.GELU() default), f32 math and one rounding into x's dtype. One
+ * fused pass; x may be a row-strided view with a contiguous last dim (read in
+ * place), other layouts are made contiguous first.
+ */
+export function geglu(x: Tensor, bias?: Tensor): Tensor {
+  return new Tensor(native().geglu(x.handle, bias?.handle ?? null));
 }

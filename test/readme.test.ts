@@ -39,6 +39,12 @@ blocks.forEach((source, i) => {
       expect(printed).toContain('ERR_INVALID_ARGUMENT');
       expect(printed[printed.length - 1]).toBe('true');
     }
+    if (source.includes('GermModel.load')) {
+      expect(printed[0]).toBe('softmax1 ["promoter","enhancer","other"]');
+      expect(printed[1]).toMatch(/^64 \d+$/);
+      expect(printed[2]).toBe('3 100'); // GATTACA is 5 tokens: 4 heads x 5 x 5
+      expect(printed[4]).toMatch(/^\d+ \[".+",".+",".+"\]$/);
+    }
     if (source.includes('saveSafetensors')) expect(printed).toEqual(['[3]', '["cls.predictions.bias"] {"format":"pt"}', 'f16']);
   });
 });

@@ -84,6 +84,11 @@ export interface NativeAddon {
   matmul(a: NativeTensor, b: NativeTensor, bias: NativeTensor | null, transA: boolean, transB: boolean,
          alpha: number): NativeTensor;
   layerNorm(x: NativeTensor, weight: NativeTensor, bias: NativeTensor, eps: number): [NativeTensor, NativeTensor, NativeTensor];
+  addLayerNorm(x: NativeTensor, residual: NativeTensor, weight: NativeTensor, bias: NativeTensor,
+               eps: number): [NativeTensor, NativeTensor, NativeTensor];
+  /** ids: an i32 tensor on the table's device, or host ids (checked, then uploaded). */
+  embedding(table: NativeTensor, ids: NativeTensor | Int32Array | number[]): NativeTensor;
+  geglu(x: NativeTensor, bias: NativeTensor | null): NativeTensor;
   attentionForward(q: NativeTensor, k: NativeTensor, v: NativeTensor, opts: NativeAttentionOptions): [NativeTensor, NativeTensor];
   attentionBackward(dout: NativeTensor, q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor,
                     lse: NativeTensor, opts: NativeAttentionOptions): [NativeTensor, NativeTensor, NativeTensor];

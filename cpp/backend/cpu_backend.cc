@@ -25,14 +25,25 @@ void CpuBackend::reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x,
 void CpuBackend::gemm(const kernels::GemmArgs& args) { cpu::gemm(args); }
 
 void CpuBackend::layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
-                                   const void* weight, const void* bias, int64_t rows, int64_t cols, float eps) {
-  cpu::layernorm_forward(dt, out, mean, rstd, x, weight, bias, rows, cols, eps);
+                                   const void* residual, const void* weight, const void* bias, int64_t rows,
+                                   int64_t cols, float eps) {
+  cpu::layernorm_forward(dt, out, mean, rstd, x, residual, weight, bias, rows, cols, eps);
 }
 
 void CpuBackend::layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout,
                                     const void* x, const void* weight, const float* mean, const float* rstd,
                                     int64_t rows, int64_t cols) {
   cpu::layernorm_backward(dt, dx, dweight, dbias, dout, x, weight, mean, rstd, rows, cols);
+}
+
+int64_t CpuBackend::embedding(kernels::KDType dt, void* out, const void* table, const int32_t* ids, int64_t n,
+                              int64_t vocab, int64_t hidden, bool check) {
+  return cpu::embedding(dt, out, table, ids, n, vocab, hidden, check);
+}
+
+void CpuBackend::geglu(kernels::KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows,
+                       int64_t inner) {
+  cpu::geglu(dt, out, x, ldx, bias, rows, inner);
 }
 
 void CpuBackend::attention_forward(const kernels::AttentionParams& p) { cpu::attention_forward(p); }

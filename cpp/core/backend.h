@@ -51,11 +51,22 @@ class Backend {
   virtual void reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x, void* y, int64_t outer, int64_t len,
                       int64_t inner) = 0;
   virtual void gemm(const kernels::GemmArgs& args) = 0;
+  // residual: null, or added to x before the normalisation (addLayerNorm).
   virtual void layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
-                                 const void* weight, const void* bias, int64_t rows, int64_t cols, float eps) = 0;
+                                 const void* residual, const void* weight, const void* bias, int64_t rows,
+                                 int64_t cols, float eps) = 0;
   virtual void layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout,
                                   const void* x, const void* weight, const float* mean, const float* rstd,
                                   int64_t rows, int64_t cols) = 0;
+  // Row gather out[i, :] = table[ids[i], :] (ids: n int32 in this device's
+  // memory); an id outside [0, vocab) gives a zero row. With `check` it
+  // returns the position of the first such id, or -1 (on CUDA this waits for
+  // the kernel); without, it returns -1 at once.
+  virtual int64_t embedding(kernels::KDType dt, void* out, const void* table, const int32_t* ids, int64_t n,
+                            int64_t vocab, int64_t hidden, bool check) = 0;
+  // GEGLU over rows of 2 * inner (row stride ldx) into contiguous [rows, inner].
+  virtual void geglu(kernels::KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows,
+                     int64_t inner) = 0;
 
   // Attention (contract: cuda/attention/attention_params.h). The sequence
   // arrays in the params point into this device's memory.

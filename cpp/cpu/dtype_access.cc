@@ -47,4 +47,11 @@ void store_from_float(KDType dt, const float* src, void* base, int64_t start, in
   });
 }
 
+void round_through(KDType dt, float* v, int64_t count) {
+  dispatch_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    for (int64_t i = 0; i < count; ++i) v[i] = to_float(from_float<T>(v[i]));
+  });
+}
+
 }  // namespace germ::cpu

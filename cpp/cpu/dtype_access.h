@@ -45,4 +45,7 @@ void load_strided_as_float(KDType dt, const void* base, const kernels::StridedIn
 // base[start + i] = round(src[i]) into dt, for i < count.
 void store_from_float(KDType dt, const float* src, void* base, int64_t start, int64_t count);
 
+// v[i] = float(round(v[i]) into dt), in place: what a store and a reload give.
+void round_through(KDType dt, float* v, int64_t count);
+
 }  // namespace germ::cpu

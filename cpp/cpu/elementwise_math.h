@@ -10,6 +10,11 @@
 
 namespace germ::cpu {
 
+// Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), written with erfc: 1 + erf cancels
+// for x << 0 (gelu(-4) ~ -1e-4 would keep ~3 digits), erfc(-x / sqrt 2) is the
+// same quantity without the cancellation (the CUDA kernels do the same).
+inline float gelu_erf(float x) { return 0.5f * x * std::erfc(-x * 0.70710678118654752f); }
+
 template <kernels::UnaryOp Op>
 inline float unary_math(float x, float alpha, float beta) {
   using U = kernels::UnaryOp;
@@ -27,7 +32,7 @@ inline float unary_math(float x, float alpha, float beta) {
   else if constexpr (Op == U::Sigmoid) return 1.0f / (1.0f + std::exp(-x));
   else if constexpr (Op == U::Relu) return x < 0.0f ? 0.0f : x;  // NaN stays NaN
   else if constexpr (Op == U::Silu) return x / (1.0f + std::exp(-x));
-  else if constexpr (Op == U::Gelu) return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+  else if constexpr (Op == U::Gelu) return gelu_erf(x);
   else if constexpr (Op == U::GeluTanh) {
     constexpr float kSqrt2OverPi = 0.79788456080286536f;
     return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));

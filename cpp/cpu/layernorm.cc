@@ -11,6 +11,10 @@
 // fixed slice of kRowSlice rows and the slices added in order, so the result
 // does not depend on the thread count.
 //
+// With a residual (addLayerNorm) the forward normalises s = x + residual,
+// rounded once to dt as the unfused add would store it; the row statistics
+// code is the same.
+//
 // Null weight / bias mean 1 / 0; null mean / rstd (forward) or dx / dweight /
 // dbias (backward) are simply not written.
 #include <algorithm>
@@ -41,8 +45,8 @@ int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, (32 * 1024) / std:
 }  // namespace
 
 void layernorm_forward(KDType dt, void* out, float* mean, float* rstd, const void* x,
-                       const void* weight, const void* bias, int64_t rows, int64_t cols,
-                       float eps) {
+                       const void* residual, const void* weight, const void* bias, int64_t rows,
+                       int64_t cols, float eps) {
   if (rows <= 0) return;
   dispatch_dtype(dt, [](auto) {});
   if (!x) throw std::invalid_argument("germ cpu layernorm_forward: null input");
@@ -50,9 +54,14 @@ void layernorm_forward(KDType dt, void* out, float* mean, float* rstd, const voi
   const std::vector<float> b = load_param(dt, bias, cols, 0.0f);
 
   parallel_for(rows, row_grain(cols), [&](int64_t begin, int64_t end) {
-    std::vector<float> row(static_cast<size_t>(cols));
+    std::vector<float> row(static_cast<size_t>(cols)), res(residual ? static_cast<size_t>(cols) : 0);
     for (int64_t r = begin; r < end; ++r) {
       load_as_float(dt, x, r * cols, cols, row.data());
+      if (residual) {
+        load_as_float(dt, residual, r * cols, cols, res.data());
+        for (int64_t j = 0; j < cols; ++j) row[j] += res[j];
+        round_through(dt, row.data(), cols);
+      }
       double sum = 0.0;
       for (int64_t j = 0; j < cols; ++j) sum += row[j];
       const double mu = cols > 0 ? sum / static_cast<double>(cols) : 0.0;

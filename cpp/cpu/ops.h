@@ -29,13 +29,28 @@ void reduce(ReduceOp op, KDType dt, const void* x, void* y, int64_t outer, int64
 using kernels::GemmArgs;
 void gemm(const GemmArgs& args);
 
+// residual: null, or [rows, cols] added to x first (round(x + residual) is
+// normalised: addLayerNorm), as in cuda/norm/layernorm.h.
 void layernorm_forward(KDType dt, void* out, float* mean, float* rstd, const void* x,
-                       const void* weight, const void* bias, int64_t rows, int64_t cols,
-                       float eps);
+                       const void* residual, const void* weight, const void* bias, int64_t rows,
+                       int64_t cols, float eps);
 
 // dweight, dbias: f32 [cols], overwritten.
 void layernorm_backward(KDType dt, void* dx, float* dweight, float* dbias, const void* dout,
                         const void* x, const void* weight, const float* mean,
                         const float* rstd, int64_t rows, int64_t cols);
+
+// out[i, :] = table[ids[i], :] for i < n: rows of `hidden` elements of dt
+// (any dtype: a byte copy). An id outside [0, vocab) gives a zero row. With
+// `check`, returns the position of the first such id, else -1 (and -1
+// without looking when !check).
+int64_t embedding(KDType dt, void* out, const void* table, const int32_t* ids, int64_t n, int64_t vocab,
+                  int64_t hidden, bool check);
+
+// out[r, j] = gelu(x[r, j] + b[j]) * (x[r, inner + j] + b[inner + j]) for
+// j < inner: the GEGLU of DNABERT-2's gated MLP. x rows are 2 * inner wide
+// with row stride ldx (elements); out is contiguous [rows, inner]; bias
+// [2 * inner] or null. Exact (erf) GELU, f32 math, one rounding into dt.
+void geglu(KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows, int64_t inner);
 
 }  // namespace germ::cpu

@@ -3,6 +3,7 @@
 #include <cstring>
 #include "../../cuda/attention/attention.h"
 #include "../../cuda/elementwise/elementwise.h"
+#include "../../cuda/embedding/embedding.h"
 #include "../../cuda/gemm/gemm.h"
 #include "../../cuda/norm/layernorm.h"
 #include "../../cuda/reduce/reduce.h"
@@ -59,8 +60,9 @@ void CudaBackend::reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x
 void CudaBackend::gemm(const kernels::GemmArgs& args) { cuda_check(kernels::gemm(args, stream_), "gemm kernel"); }
 
 void CudaBackend::layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
-                                    const void* weight, const void* bias, int64_t rows, int64_t cols, float eps) {
-  cuda_check(kernels::layernorm_forward(dt, out, mean, rstd, x, weight, bias, rows, cols, eps, stream_),
+                                    const void* residual, const void* weight, const void* bias, int64_t rows,
+                                    int64_t cols, float eps) {
+  cuda_check(kernels::layernorm_forward(dt, out, mean, rstd, x, residual, weight, bias, rows, cols, eps, stream_),
                "layernorm forward kernel");
 }
 
@@ -74,6 +76,25 @@ void CudaBackend::layernorm_backward(kernels::KDType dt, void* dx, float* dweigh
 }
 
 StoragePtr CudaBackend::scratch_bytes(size_t count) { return count > 0 ? allocator_.allocate(count) : nullptr; }
+
+int64_t CudaBackend::embedding(kernels::KDType dt, void* out, const void* table, const int32_t* ids, int64_t n,
+                               int64_t vocab, int64_t hidden, bool check) {
+  // The kernel lowers *flag to the first bad position (all ones: none); the
+  // read-back waits for it, so only unchecked ids pay that sync.
+  StoragePtr flag = check ? scratch_bytes(sizeof(unsigned long long)) : nullptr;
+  auto* pflag = flag ? static_cast<unsigned long long*>(flag->data()) : nullptr;
+  if (pflag) cuda_check(cudaMemsetAsync(pflag, 0xff, sizeof *pflag, stream_), "cudaMemsetAsync");
+  cuda_check(kernels::embedding_forward(dt, out, table, ids, n, vocab, hidden, pflag, stream_), "embedding kernel");
+  if (!pflag) return -1;
+  unsigned long long first = 0;
+  copy_to_host(&first, pflag, sizeof first);
+  return first == ~0ull ? -1 : static_cast<int64_t>(first);
+}
+
+void CudaBackend::geglu(kernels::KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows,
+                        int64_t inner) {
+  cuda_check(kernels::geglu(dt, out, x, ldx, bias, rows, inner, stream_), "geglu kernel");
+}
 
 // The fused flash kernels take Softmax and Softmax1 on f16 / bf16 with head
 // dims 32, 64 and 128; everything else (f32, other head dims, the clipped

@@ -26,11 +26,15 @@ class CudaBackend final : public Backend {
   void reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x, void* y, int64_t outer, int64_t len,
               int64_t inner) override;
   void gemm(const kernels::GemmArgs& args) override;
-  void layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x, const void* weight,
-                         const void* bias, int64_t rows, int64_t cols, float eps) override;
+  void layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x, const void* residual,
+                         const void* weight, const void* bias, int64_t rows, int64_t cols, float eps) override;
   void layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout, const void* x,
                           const void* weight, const float* mean, const float* rstd, int64_t rows,
                           int64_t cols) override;
+  int64_t embedding(kernels::KDType dt, void* out, const void* table, const int32_t* ids, int64_t n, int64_t vocab,
+                    int64_t hidden, bool check) override;
+  void geglu(kernels::KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows,
+             int64_t inner) override;
   void attention_forward(const kernels::AttentionParams& p) override;
   void attention_backward(const kernels::AttentionGradParams& g) override;
   void fill_zero(void* dst, size_t nbytes) override;

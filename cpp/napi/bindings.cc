@@ -127,8 +127,33 @@ Napi::Value matmul(Info info) {
 Napi::Value layer_norm(Info info) {
   TensorPtr x = tensor_arg(info, 0, "x"), w = tensor_arg(info, 1, "weight"), b = tensor_arg(info, 2, "bias");
   return guarded(info.Env(), [&] {
-    return wrap3(info.Env(), ops::layernorm_forward(x, w, b, static_cast<float>(arg_number(info[3], "eps"))));
+    return wrap3(info.Env(), ops::layernorm_forward(x, nullptr, w, b, static_cast<float>(arg_number(info[3], "eps"))));
   });
+}
+
+Napi::Value add_layer_norm(Info info) {
+  TensorPtr x = tensor_arg(info, 0, "x"), r = tensor_arg(info, 1, "residual");
+  TensorPtr w = tensor_arg(info, 2, "weight"), b = tensor_arg(info, 3, "bias");
+  return guarded(info.Env(), [&] {
+    return wrap3(info.Env(), ops::layernorm_forward(x, r, w, b, static_cast<float>(arg_number(info[4], "eps"))));
+  });
+}
+
+// ids: a NativeTensor (i32, on the table's device), or host ids (Int32Array
+// or number[]) that the op checks before uploading them.
+Napi::Value embedding(Info info) {
+  TensorPtr table = tensor_arg(info, 0, "table");
+  const bool host = info[1].IsTypedArray() || info[1].IsArray();
+  TensorPtr ids = host ? nullptr : tensor_arg(info, 1, "ids");
+  return guarded(info.Env(), [&] {
+    return TensorObject::wrap(info.Env(), host ? ops::embedding(table, arg_int32s(info[1], "ids"))
+                                               : ops::embedding(table, ids));
+  });
+}
+
+Napi::Value geglu(Info info) {
+  TensorPtr x = tensor_arg(info, 0, "x"), bias = optional_tensor_arg(info, 1, "bias");
+  return guarded(info.Env(), [&] { return TensorObject::wrap(info.Env(), ops::geglu(x, bias)); });
 }
 
 Napi::Value layer_norm_backward(Info info) {
@@ -285,6 +310,8 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
       {"unary", unary},              {"binary", binary},
       {"reduce", reduce},            {"matmul", matmul},
       {"layerNorm", layer_norm},     {"layerNormBackward", layer_norm_backward},
+      {"addLayerNorm", add_layer_norm}, {"embedding", embedding},
+      {"geglu", geglu},
       {"attentionForward", attention_forward}, {"attentionBackward", attention_backward},
       {"synchronize", synchronize},  {"devices", devices},
       {"memoryStats", memory_stats}, {"emptyCache", empty_cache},

@@ -1,3 +1,4 @@
+#include <string>
 #include "ops.h"
 #include "task.h"
 
@@ -13,16 +14,23 @@ void check_param(const char* op, const TensorPtr& p, const TensorPtr& x, const c
 }
 }  // namespace
 
-std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x_in, const TensorPtr& w_in, const TensorPtr& b_in,
-                                           float eps) {
-  const char* op = "layerNorm";
-  require_same_device(op, {&x_in, &w_in, &b_in});
+std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x_in, const TensorPtr& r_in, const TensorPtr& w_in,
+                                           const TensorPtr& b_in, float eps) {
+  const char* op = r_in ? "addLayerNorm" : "layerNorm";
+  require_same_device(op, {&x_in, &r_in, &w_in, &b_in});
   require_float(op, x_in);
-  if (x_in->ndim() < 1) throw GermError(ErrorCode::Shape, "layerNorm: x must have at least 1 dim");
+  if (x_in->ndim() < 1) throw GermError(ErrorCode::Shape, std::string(op) + ": x must have at least 1 dim");
+  if (r_in) {
+    if (r_in->shape != x_in->shape)
+      throw GermError(ErrorCode::Shape, std::string(op) + ": residual " + shape_str(r_in->shape) +
+                                            " must have the shape of x " + shape_str(x_in->shape));
+    require_dtype(op, r_in, x_in->dtype, "residual");
+  }
   check_param(op, w_in, x_in, "weight");
   check_param(op, b_in, x_in, "bias");
-  if (!(eps >= 0.f)) throw GermError(ErrorCode::InvalidArgument, "layerNorm: eps must be >= 0");
+  if (!(eps >= 0.f)) throw GermError(ErrorCode::InvalidArgument, std::string(op) + ": eps must be >= 0");
   const TensorPtr x = contiguous(x_in), w = contiguous(w_in), b = contiguous(b_in);
+  const TensorPtr r = r_in ? contiguous(r_in) : nullptr;
   const int64_t cols = x->shape.back(), rows = cols ? x->numel() / cols : 0;
   Shape stat_shape(x->shape.begin(), x->shape.end() - 1);
   Backend& be = backend_for(x->device());
@@ -32,9 +40,9 @@ std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x_in, const TensorPt
   void* po = out->data();
   auto* pm = static_cast<float*>(mean->data());
   auto* pr = static_cast<float*>(rstd->data());
-  const void *px = x->data(), *pw = w->data(), *pb = b->data();
-  submit(be, storages({&x, &w, &b}), {out->storage, mean->storage, rstd->storage}, [=](Backend& be2) {
-    if (rows && cols) be2.layernorm_forward(dt, po, pm, pr, px, pw, pb, rows, cols, eps);
+  const void *px = x->data(), *pres = r ? r->data() : nullptr, *pw = w->data(), *pb = b->data();
+  submit(be, storages({&x, &r, &w, &b}), {out->storage, mean->storage, rstd->storage}, [=](Backend& be2) {
+    if (rows && cols) be2.layernorm_forward(dt, po, pm, pr, px, pres, pw, pb, rows, cols, eps);
   });
   return {out, mean, rstd};
 }

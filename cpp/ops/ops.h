@@ -46,12 +46,26 @@ struct MatmulOptions {
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, const TensorPtr& bias, const MatmulOptions& opts);
 
 // --- LayerNorm (layernorm_ops.cc): over the last dim
-// returns {out, mean [rows] f32, rstd [rows] f32}
-std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x, const TensorPtr& weight, const TensorPtr& bias,
-                                           float eps);
+// returns {out, mean [rows] f32, rstd [rows] f32}. residual: null (layerNorm),
+// or shaped like x (addLayerNorm: normalises x + residual, the sum rounded
+// once to x's dtype, in one read of each).
+std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x, const TensorPtr& residual, const TensorPtr& weight,
+                                           const TensorPtr& bias, float eps);
 // returns {dx, dweight, dbias}; the parameter gradients have the weight's dtype
 std::array<TensorPtr, 3> layernorm_backward(const TensorPtr& dout, const TensorPtr& x, const TensorPtr& weight,
                                             const TensorPtr& mean, const TensorPtr& rstd);
+
+// --- encoder ops (encoder_ops.cc)
+// Row gather: table [V, H] (float), ids i32 of any shape on the table's
+// device -> [...ids.shape, H]. An out-of-range id fails the op with
+// ERR_INVALID_ARGUMENT naming the id and its position (when the output is
+// read: the ids are checked where they live, on the device's executor).
+TensorPtr embedding(const TensorPtr& table, const TensorPtr& ids);
+// Host ids [n]: checked here, synchronously, then uploaded to the table's device.
+TensorPtr embedding(const TensorPtr& table, const std::vector<int32_t>& ids);
+// x [..., 2I] (last dim contiguous; rows may be strided), bias [2I] or null
+// -> [..., I] = gelu(x[..., :I] + b[:I]) * (x[..., I:] + b[I:]), exact GELU.
+TensorPtr geglu(const TensorPtr& x, const TensorPtr& bias);
 
 // --- attention (attention_ops.cc). q [B, Sq, H, D] with k, v [B, Sk, H, D]
 // (padded batch; optional per-sequence lengths), or q [Tq, H, D] with k, v

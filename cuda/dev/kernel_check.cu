@@ -4,7 +4,7 @@
 //
 //   nvcc -std=c++17 -O3 -arch=sm_90 -I cuda cuda/dev/kernel_check.cu \
 //        cuda/elementwise/elementwise.cu cuda/reduce/reduce.cu \
-//        cuda/gemm/gemm_dispatch.cu cuda/norm/layernorm.cu -o kernel_check
+//        cuda/gemm/gemm_dispatch.cu cuda/norm/layernorm.cu cuda/embedding/embedding.cu -o kernel_check
 //   ./kernel_check            # everything, with timings
 //   ./kernel_check --small    # small sizes only (for compute-sanitizer)
 //
@@ -21,6 +21,7 @@
 #include <cuda_bf16.h>
 #include "dev_common.cuh"
 #include "elementwise/elementwise.h"
+#include "embedding/embedding.h"
 #include "gemm/gemm.h"
 #include "norm/layernorm.h"
 #include "reduce/reduce.h"
@@ -313,21 +314,30 @@ static void check_reduce() {
 
 // ---- layernorm ---------------------------------------------------------------------------
 
+// With a residual (addLayerNorm) the forward normalises round(x + residual) and
+// the backward is handed that sum as its x.
 static void check_layernorm() {
   struct Shape { int64_t rows, cols; };
   std::vector<Shape> shapes = {{257, 768}, {33, 4099}, {7, 16384}, {1, 1}, {3, 1025}, {1000, 31}};
+  for (bool with_res : {false, true})
   for (KDType dt : {KDType::F32, KDType::F16, KDType::BF16}) {
     for (const Shape& s : shapes) {
       const int64_t R = s.rows, C = s.cols, n = R * C;
-      HostBuf x(dt, n), w(dt, C), b(dt, C), dout(dt, n), out(dt, n), dx(dt, n);
+      HostBuf x(dt, n), res(dt, n), w(dt, C), b(dt, C), dout(dt, n), out(dt, n), dx(dt, n);
       HostBuf mean(KDType::F32, R), rstd(KDType::F32, R), dw(KDType::F32, C), db(KDType::F32, C);
       x.fill_uniform(g_rng, -2, 3); w.fill_uniform(g_rng, 0.5, 1.5); b.fill_uniform(g_rng, -0.5, 0.5); dout.fill_uniform(g_rng, -1, 1);
-      DevBuf d_x(x.nbytes()), d_w(w.nbytes()), d_b(b.nbytes()), d_dout(dout.nbytes()), d_out(out.nbytes()),
-          d_dx(dx.nbytes()), d_mean(R * 4), d_rstd(R * 4), d_dw(C * 4), d_db(C * 4);
+      res.fill_uniform(g_rng, -1, 1);
+      DevBuf d_x(x.nbytes()), d_res(res.nbytes()), d_w(w.nbytes()), d_b(b.nbytes()), d_dout(dout.nbytes()),
+          d_out(out.nbytes()), d_dx(dx.nbytes()), d_mean(R * 4), d_rstd(R * 4), d_dw(C * 4), d_db(C * 4);
       DevBuf scratch(layernorm_backward_scratch_floats(R, C) * sizeof(float));
-      upload(d_x, x); upload(d_w, w); upload(d_b, b); upload(d_dout, dout);
+      upload(d_x, x); upload(d_res, res); upload(d_w, w); upload(d_b, b); upload(d_dout, dout);
       const float eps = 1e-5f;
-      CHECK_CUDA(layernorm_forward(dt, d_out.p, d_mean.as<float>(), d_rstd.as<float>(), d_x.p, d_w.p, d_b.p, R, C, eps, 0));
+      CHECK_CUDA(layernorm_forward(dt, d_out.p, d_mean.as<float>(), d_rstd.as<float>(), d_x.p,
+                                   with_res ? d_res.p : nullptr, d_w.p, d_b.p, R, C, eps, 0));
+      if (with_res) {  // the LayerNorm input is now the rounded sum
+        for (int64_t i = 0; i < n; ++i) x.set(i, x.get(i) + res.get(i));
+        upload(d_x, x);
+      }
       CHECK_CUDA(layernorm_backward(dt, d_dx.p, d_dw.as<float>(), d_db.as<float>(), d_dout.p, d_x.p, d_w.p,
                                     d_mean.as<float>(), d_rstd.as<float>(), R, C, scratch.as<float>(), 0));
       download(out, d_out); download(mean, d_mean); download(rstd, d_rstd);
@@ -355,7 +365,8 @@ static void check_layernorm() {
         }
       }
       char tag[96];
-      std::snprintf(tag, sizeof tag, "[%lld,%lld] %s", (long long)R, (long long)C, dtname(dt));
+      std::snprintf(tag, sizeof tag, "[%lld,%lld] %s%s", (long long)R, (long long)C, dtname(dt),
+                    with_res ? " +residual" : "");
       const double t = 1e-5 + eps_of(dt);
       validate(std::string("layernorm fwd out ") + tag, out, r_out, 1.0, t);  // outputs are O(1)
       validate(std::string("layernorm fwd mean ") + tag, mean, r_mean, 1e-2, 1e-5);
@@ -366,6 +377,76 @@ static void check_layernorm() {
       validate(std::string("layernorm bwd dbias ") + tag, db, r_db, std::sqrt(double(R)), 2e-5);
     }
   }
+}
+
+// ---- embedding and geglu ------------------------------------------------------------------
+
+// Gathers rows (every copy width: 2-, 4-, 12- and 1536-byte rows; a table base
+// only 4-byte aligned) with a few out-of-range ids, which must give zero rows
+// and report the first bad position.
+static void check_embedding() {
+  struct Case { KDType dt; int64_t vocab, hidden, n, table_offset; };
+  const std::vector<Case> cases = {{KDType::F16, 3, 1, 5, 0}, {KDType::F32, 9, 3, 17, 0}, {KDType::BF16, 300, 768, 1000, 0},
+                                   {KDType::F16, 50, 6, 77, 12}, {KDType::F32, 4096, 768, 4096, 0}};
+  for (const Case& c : cases) {
+    HostBuf table(c.dt, c.vocab * c.hidden), out(c.dt, c.n * c.hidden);
+    table.fill_uniform(g_rng, -3, 3);
+    std::vector<int32_t> ids(c.n);
+    for (int64_t i = 0; i < c.n; ++i) ids[i] = int32_t((i * 7919 + 13) % c.vocab);
+    const int64_t first_bad = c.n / 2;
+    ids[first_bad] = int32_t(c.vocab);
+    ids[c.n - 1] = -1;
+    DevBuf d_table(table.nbytes() + c.table_offset), d_out(out.nbytes()), d_ids(c.n * 4), d_bad(8);
+    upload(d_table, table, c.table_offset);
+    CHECK_CUDA(cudaMemcpy(d_ids.p, ids.data(), c.n * 4, cudaMemcpyHostToDevice));
+    CHECK_CUDA(cudaMemset(d_bad.p, 0xff, 8));
+    CHECK_CUDA(embedding_forward(c.dt, d_out.p, d_table.as(c.table_offset), d_ids.as<int32_t>(), c.n, c.vocab,
+                                 c.hidden, d_bad.as<unsigned long long>(), 0));
+    download(out, d_out);
+    unsigned long long bad = 0;
+    CHECK_CUDA(cudaMemcpy(&bad, d_bad.p, 8, cudaMemcpyDeviceToHost));
+    std::vector<double> ref(c.n * c.hidden);
+    for (int64_t i = 0; i < c.n; ++i)
+      for (int64_t j = 0; j < c.hidden; ++j)
+        ref[i * c.hidden + j] = ids[i] >= 0 && ids[i] < c.vocab ? table.get(ids[i] * c.hidden + j) : 0.0;
+    char tag[96];
+    std::snprintf(tag, sizeof tag, "embedding [%lld,%lld] n=%lld %s +%lldB", (long long)c.vocab, (long long)c.hidden,
+                  (long long)c.n, dtname(c.dt), (long long)c.table_offset);
+    validate(tag, out, ref, 1e-30, 0.0);  // a copy: exact
+    const bool flag_ok = bad == (unsigned long long)first_bad;
+    if (!flag_ok) ++g_failures;
+    std::printf("%-4s %s: first bad position %llu (want %lld)\n", flag_ok ? "ok" : "FAIL", tag, bad, (long long)first_bad);
+  }
+}
+
+static double gelu_ref(double x) { return 0.5 * x * std::erfc(-x / std::sqrt(2.0)); }
+
+// Contiguous rows (16-byte packets), odd widths (scalar path), a padded row
+// stride, with and without bias.
+static void check_geglu() {
+  struct Case { int64_t rows, inner, ldx_pad; };
+  const std::vector<Case> cases = {{1, 1, 0}, {5, 7, 0}, {1000, 5, 3}, {17, 768, 0}, {64, 3072, 8}, {257, 3072, 0}};
+  for (KDType dt : {KDType::F32, KDType::F16, KDType::BF16})
+    for (const Case& c : cases)
+      for (bool with_bias : {false, true}) {
+        const int64_t ldx = 2 * c.inner + c.ldx_pad;
+        HostBuf x(dt, c.rows * ldx), b(dt, 2 * c.inner), out(dt, c.rows * c.inner);
+        x.fill_uniform(g_rng, -4, 4); b.fill_uniform(g_rng, -0.5, 0.5);
+        DevBuf d_x(x.nbytes()), d_b(b.nbytes()), d_out(out.nbytes());
+        upload(d_x, x); upload(d_b, b);
+        CHECK_CUDA(geglu(dt, d_out.p, d_x.p, ldx, with_bias ? d_b.p : nullptr, c.rows, c.inner, 0));
+        download(out, d_out);
+        std::vector<double> ref(c.rows * c.inner);
+        for (int64_t r = 0; r < c.rows; ++r)
+          for (int64_t j = 0; j < c.inner; ++j) {
+            const double bg = with_bias ? b.get(j) : 0, bu = with_bias ? b.get(c.inner + j) : 0;
+            ref[r * c.inner + j] = gelu_ref(x.get(r * ldx + j) + bg) * (x.get(r * ldx + c.inner + j) + bu);
+          }
+        char tag[96];
+        std::snprintf(tag, sizeof tag, "geglu [%lld,%lld] ldx %lld %s%s", (long long)c.rows, (long long)c.inner,
+                      (long long)ldx, dtname(dt), with_bias ? " +bias" : "");
+        validate(tag, out, ref, 1e-3, 2e-5 + eps_of(dt));  // outputs are O(1); the tail is tiny
+      }
 }
 
 // ---- gemm ----------------------------------------------------------------------------------
@@ -510,6 +591,8 @@ int main(int argc, char** argv) {
     check_strided_and_broadcast();
     check_reduce();
     check_layernorm();
+    check_embedding();
+    check_geglu();
     check_gemm();
   }
   if (!g_small) {

@@ -6,6 +6,7 @@
 //     reads each operand at sum(idx_d * stride_d) (broadcast dims have stride 0).
 // All indexing is int64 (n may exceed 2^31); loops are grid-stride so the grid
 // stays a few waves no matter how large n is.
+// GEGLU lives here too: a row map over the same f32 GELU and packets.
 //
 // The op code is a runtime switch inside the kernel rather than a template
 // parameter: the branch is warp-uniform and costs a few instructions per element
@@ -183,7 +184,61 @@ __global__ void binary_strided_kernel(BinaryOp op, const T* __restrict__ a, cons
   }
 }
 
+// ---- geglu ---------------------------------------------------------------------
+// A warp per row, lanes over packets of N elements (N = 1: the scalar path).
+constexpr int kGegluWarps = kThreads / 32;
+
+template <typename T, int N>
+__device__ __forceinline__ Packet<T, N> load_packet(const T* p, int64_t i) {
+  return reinterpret_cast<const Packet<T, N>*>(p)[i];
+}
+
+template <typename T, int N>
+__global__ void __launch_bounds__(kThreads) geglu_kernel(T* __restrict__ out, const T* __restrict__ x, int64_t ldx,
+                                                         const T* __restrict__ bias, int64_t rows, int64_t inner) {
+  const int lane = threadIdx.x % 32;
+  const int64_t packets = inner / N;
+  const int64_t row_step = int64_t(gridDim.x) * kGegluWarps;
+  for (int64_t r = int64_t(blockIdx.x) * kGegluWarps + threadIdx.x / 32; r < rows; r += row_step) {
+    const T* gate = x + r * ldx;
+    const T* up = gate + inner;
+    T* o = out + r * inner;
+    for (int64_t p = lane; p < packets; p += 32) {
+      const Packet<T, N> g = load_packet<T, N>(gate, p), u = load_packet<T, N>(up, p);
+      Packet<T, N> bg{}, bu{};
+      if (bias) { bg = load_packet<T, N>(bias, p); bu = load_packet<T, N>(bias + inner, p); }
+      Packet<T, N> y;
+#pragma unroll
+      for (int k = 0; k < N; ++k) {
+        const float a = to_f32(g.v[k]) + (bias ? to_f32(bg.v[k]) : 0.0f);
+        const float c = to_f32(u.v[k]) + (bias ? to_f32(bu.v[k]) : 0.0f);
+        y.v[k] = from_f32<T>(apply_unary(UnaryOp::Gelu, a, 0.0f, 0.0f) * c);
+      }
+      reinterpret_cast<Packet<T, N>*>(o)[p] = y;
+    }
+  }
+}
+
 }  // namespace
+
+cudaError_t geglu(KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows, int64_t inner,
+                  cudaStream_t stream) {
+  if (rows <= 0 || inner <= 0) return cudaSuccess;
+  if (ldx < 2 * inner) return cudaErrorInvalidValue;
+  return dispatch_float_dtype(dt, [&](auto t) {
+    using T = decltype(t);
+    constexpr int N = 16 / sizeof(T);
+    auto* o = static_cast<T*>(out);
+    const auto* xi = static_cast<const T*>(x);
+    const auto* b = static_cast<const T*>(bias);
+    const unsigned grid = grid_stride_blocks(rows, kGegluWarps);
+    if (inner % N == 0 && ldx % N == 0 && aligned_to(x, 16) && aligned_to(out, 16) && (!bias || aligned_to(bias, 16)))
+      geglu_kernel<T, N><<<grid, kThreads, 0, stream>>>(o, xi, ldx, b, rows, inner);
+    else
+      geglu_kernel<T, 1><<<grid, kThreads, 0, stream>>>(o, xi, ldx, b, rows, inner);
+    return cudaGetLastError();
+  });
+}
 
 cudaError_t unary(UnaryOp op, KDType in_dt, KDType out_dt, const void* x, void* y,
                   const StridedIndex& idx, int64_t n, float alpha, float beta, cudaStream_t stream) {

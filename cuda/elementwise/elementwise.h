@@ -18,4 +18,13 @@ cudaError_t unary(UnaryOp op, KDType in_dt, KDType out_dt, const void* x, void* 
 cudaError_t binary(BinaryOp op, KDType dt, const void* a, const void* b, void* y,
                    const StridedIndex& idx, int64_t n, cudaStream_t stream);
 
+// GEGLU (DNABERT-2's gated MLP): for r < rows, j < inner,
+//   out[r * inner + j] = gelu(x[r * ldx + j] + b[j]) * (x[r * ldx + inner + j] + b[inner + j])
+// with the exact (erf) GELU, f32 math, one rounding into dt. x rows hold
+// 2 * inner elements at row stride ldx >= 2 * inner; bias [2 * inner] or null;
+// out contiguous. One pass, 16-byte packets where inner, ldx and the pointers
+// allow.
+cudaError_t geglu(KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows,
+                  int64_t inner, cudaStream_t stream);
+
 }  // namespace germ::kernels

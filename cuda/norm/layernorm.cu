@@ -5,6 +5,8 @@
 // the mean of (x - mean)^2 (two-pass: no catastrophic cancellation, unlike
 // E[x^2] - mean^2), then the normalised output. The second and third passes hit
 // L1/L2, so DRAM sees the row once. mean and rstd are saved for the backward.
+// With a residual (addLayerNorm) the row is round(x + residual), formed on each
+// pass from both inputs, so DRAM still sees each input row once.
 //
 // Backward, with xhat = (x - mean) * rstd and g = dout * weight:
 //   dx      = rstd * (g - mean(g) - xhat * mean(g * xhat))      per row
@@ -25,11 +27,14 @@ constexpr int kThreads = 512;
 constexpr int64_t kWarpRowMaxCols = 1024;
 
 // ---- forward --------------------------------------------------------------------
-template <typename T, int kGroup>
+// kResidual: the row is s = round_T(x + residual) (addLayerNorm), formed on
+// every load instead of x; the statistics code is the same.
+template <typename T, int kGroup, bool kResidual>
 __global__ void __launch_bounds__(kThreads) ln_forward_kernel(T* __restrict__ out, float* __restrict__ mean_out,
                                                               float* __restrict__ rstd_out, const T* __restrict__ x,
-                                                              const T* __restrict__ w, const T* __restrict__ b,
-                                                              int64_t rows, int64_t cols, float eps) {
+                                                              const T* __restrict__ res, const T* __restrict__ w,
+                                                              const T* __restrict__ b, int64_t rows, int64_t cols,
+                                                              float eps) {
   __shared__ float smem[kThreads / 32];
   constexpr int kRowsPerBlock = kThreads / kGroup;
   const int t = threadIdx.x % kGroup;
@@ -37,16 +42,21 @@ __global__ void __launch_bounds__(kThreads) ln_forward_kernel(T* __restrict__ ou
     const int64_t row = base + threadIdx.x / kGroup;
     const bool live = row < rows;  // dead threads still join the block reductions
     const T* xr = x + (live ? row : 0) * cols;
+    const T* rr = kResidual ? res + (live ? row : 0) * cols : nullptr;
+    auto load = [&](int64_t j) {
+      if constexpr (kResidual) return to_f32(from_f32<T>(to_f32(xr[j]) + to_f32(rr[j])));
+      else return to_f32(xr[j]);
+    };
     float s = 0.0f;
-    if (live) for (int64_t j = t; j < cols; j += kGroup) s += to_f32(xr[j]);
+    if (live) for (int64_t j = t; j < cols; j += kGroup) s += load(j);
     const float mean = group_reduce<kGroup>(s, SumOp(), smem) / static_cast<float>(cols);
     float v = 0.0f;
-    if (live) for (int64_t j = t; j < cols; j += kGroup) { const float d = to_f32(xr[j]) - mean; v += d * d; }
+    if (live) for (int64_t j = t; j < cols; j += kGroup) { const float d = load(j) - mean; v += d * d; }
     const float rstd = rsqrtf(group_reduce<kGroup>(v, SumOp(), smem) / static_cast<float>(cols) + eps);
     if (live) {
       T* orow = out + row * cols;
       for (int64_t j = t; j < cols; j += kGroup) {
-        const float y = (to_f32(xr[j]) - mean) * rstd * (w ? to_f32(w[j]) : 1.0f) + (b ? to_f32(b[j]) : 0.0f);
+        const float y = (load(j) - mean) * rstd * (w ? to_f32(w[j]) : 1.0f) + (b ? to_f32(b[j]) : 0.0f);
         orow[j] = from_f32<T>(y);
       }
       if (t == 0) { mean_out[row] = mean; rstd_out[row] = rstd; }
@@ -147,23 +157,30 @@ __global__ void ln_backward_fold_kernel(float* __restrict__ dw, float* __restric
 
 }  // namespace
 
-cudaError_t layernorm_forward(KDType dt, void* out, float* mean, float* rstd, const void* x, const void* weight,
-                              const void* bias, int64_t rows, int64_t cols, float eps, cudaStream_t stream) {
+cudaError_t layernorm_forward(KDType dt, void* out, float* mean, float* rstd, const void* x, const void* residual,
+                              const void* weight, const void* bias, int64_t rows, int64_t cols, float eps,
+                              cudaStream_t stream) {
   if (rows <= 0) return cudaSuccess;
   if (cols <= 0) return cudaErrorInvalidValue;
   return dispatch_float_dtype(dt, [&](auto t) {
     using T = decltype(t);
     auto* o = static_cast<T*>(out);
     const auto* xi = static_cast<const T*>(x);
+    const auto* r = static_cast<const T*>(residual);
     const auto* w = static_cast<const T*>(weight);
     const auto* b = static_cast<const T*>(bias);
-    if (cols <= kWarpRowMaxCols) {
-      ln_forward_kernel<T, 32><<<grid_stride_blocks(rows, kThreads / 32), kThreads, 0, stream>>>(
-          o, mean, rstd, xi, w, b, rows, cols, eps);
-    } else {
-      ln_forward_kernel<T, kThreads><<<grid_stride_blocks(rows, 1), kThreads, 0, stream>>>(o, mean, rstd, xi, w, b,
-                                                                                        rows, cols, eps);
-    }
+    auto launch = [&](auto residual_tag) {
+      constexpr bool kRes = decltype(residual_tag)::value;
+      if (cols <= kWarpRowMaxCols) {
+        ln_forward_kernel<T, 32, kRes><<<grid_stride_blocks(rows, kThreads / 32), kThreads, 0, stream>>>(
+            o, mean, rstd, xi, r, w, b, rows, cols, eps);
+      } else {
+        ln_forward_kernel<T, kThreads, kRes><<<grid_stride_blocks(rows, 1), kThreads, 0, stream>>>(
+            o, mean, rstd, xi, r, w, b, rows, cols, eps);
+      }
+    };
+    if (r) launch(std::true_type{});
+    else launch(std::false_type{});
     return cudaGetLastError();
   });
 }

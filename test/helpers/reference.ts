@@ -71,9 +71,16 @@ export function layerNormBackward64(dout: ArrayLike<number>, x: ArrayLike<number
   return { dx, dw, db };
 }
 
+// erfc(x) for x >= 2.5 by its continued fraction (no 1 - erf cancellation).
+function erfcTail(x: number): number {
+  let f = 0;
+  for (let n = 60; n >= 1; n--) f = n / 2 / (x + f);
+  return Math.exp(-x * x) / Math.sqrt(Math.PI) / (x + f);
+}
+
 export function erf(x: number): number {
   // Abramowitz-Stegun 7.1.26 is too coarse for a reference; use the series /
-  // continued fraction split, accurate to ~1e-15.
+  // continued fraction split, accurate to ~1e-14 absolute.
   const ax = Math.abs(x);
   if (ax < 2.5) {
     let term = x, sum = x;
@@ -83,12 +90,16 @@ export function erf(x: number): number {
     }
     return (2 / Math.sqrt(Math.PI)) * sum;
   }
-  // erfc continued fraction for large |x|
-  let f = 0;
-  for (let n = 60; n >= 1; n--) f = n / 2 / (ax + f);
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
-  return Math.sign(x) * (1 - erfc);
+  return Math.sign(x) * (1 - erfcTail(ax));
 }
+
+/** 1 - erf(x), with full relative accuracy in the tail (x >= 2.5). */
+export function erfc(x: number): number {
+  return x >= 2.5 ? erfcTail(x) : 1 - erf(x);
+}
+
+/** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), written with erfc so x << 0 keeps its digits. */
+export const gelu64 = (x: number): number => 0.5 * x * erfc(-x / Math.SQRT2);
 
 export const unary64: Record<string, (x: number, a: number, b: number) => number> = {
   identity: (x) => x,
@@ -105,7 +116,7 @@ export const unary64: Record<string, (x: number, a: number, b: number) => number
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
   relu: (x) => Math.max(x, 0),
   silu: (x) => x / (1 + Math.exp(-x)),
-  gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
+  gelu: gelu64,
   geluTanh: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
   powScalar: (x, a) => x ** a,
   clamp: (x, a, b) => Math.min(Math.max(x, a), b),

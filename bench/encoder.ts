@@ -1,0 +1,109 @@
+// End-to-end encoder: a DNABERT-2-117M-sized model (hidden 768, 12 layers, 12
+// heads, intermediate 3072, vocab 4096; random weights), softmax1, forward of
+// a batch of full-length sequences through embeddings, the layers, pooler and
+// classifier, against the same architecture in PyTorch
+// (bench/baselines/torch_encoder.py: eager and torch.compile, SDPA with an
+// ALiBi float mask and the null column for softmax1) in the same run.
+// GPU: f16, batch 32, 128 and 512 tokens. CPU: f32, batch 8, 128 tokens,
+// all cores for both.
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Tensor, saveSafetensors, synchronize, tensor } from '../lib/index';
+import { parseConfig } from '../lib/io/config';
+import { BertModel } from '../lib/nn/bert_model';
+import { progress, record } from './report';
+
+const CONFIG = {
+  hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, vocab_size: 4096,
+  type_vocab_size: 2, layer_norm_eps: 1e-12, attention_normalizer: 'softmax1', id2label: { 0: 'no', 1: 'yes' },
+};
+
+interface TorchRow { normalizer: string; seq: number; mode: string; ms: number | null; seq_per_s: number | null; error?: string }
+
+function torchRows(args: string[]): TorchRow[] | string {
+  const python = process.env.GERM_BENCH_PYTHON ?? 'python3';
+  const script = path.join(__dirname, '..', 'bench', 'baselines', 'torch_encoder.py');
+  const r = spawnSync(python, [script, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) return `PyTorch baseline unavailable: ${(r.stderr || String(r.error)).trim().split('\n').pop()}`;
+  return (JSON.parse(r.stdout) as { rows: TorchRow[] }).rows;
+}
+
+/** A model folder with random weights (scaled like a trained BERT's: std 0.02, LayerNorm 1 / 0). */
+async function randomCheckpoint(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'germ-bench-encoder-'));
+  const H = 768, I = 3072, V = 4096;
+  let seed = 1;
+  const normal = (shape: number[]): Tensor => {
+    const n = shape.reduce((a, b) => a * b, 1), s = seed++;
+    return tensor(new Float32Array(n).map((_, i) => 0.035 * Math.sin(i * 12.9898 + s * 78.233)), shape, { dtype: 'f16' });
+  };
+  const fill = (n: number, v: number): Tensor => tensor(new Float32Array(n).fill(v), [n], { dtype: 'f16' });
+  const w: Record<string, Tensor> = {
+    'bert.embeddings.word_embeddings.weight': normal([V, H]),
+    'bert.embeddings.token_type_embeddings.weight': normal([2, H]),
+    'bert.embeddings.LayerNorm.weight': fill(H, 1), 'bert.embeddings.LayerNorm.bias': fill(H, 0),
+    'bert.pooler.dense.weight': normal([H, H]), 'bert.pooler.dense.bias': fill(H, 0),
+    'classifier.weight': normal([2, H]), 'classifier.bias': fill(2, 0),
+  };
+  for (let l = 0; l < 12; l++) {
+    const p = `bert.encoder.layer.${l}`;
+    Object.assign(w, {
+      [`${p}.attention.self.Wqkv.weight`]: normal([3 * H, H]), [`${p}.attention.self.Wqkv.bias`]: fill(3 * H, 0),
+      [`${p}.attention.output.dense.weight`]: normal([H, H]), [`${p}.attention.output.dense.bias`]: fill(H, 0),
+      [`${p}.attention.output.LayerNorm.weight`]: fill(H, 1), [`${p}.attention.output.LayerNorm.bias`]: fill(H, 0),
+      [`${p}.mlp.gated_layers.weight`]: normal([2 * I, H]),
+      [`${p}.mlp.wo.weight`]: normal([H, I]), [`${p}.mlp.wo.bias`]: fill(H, 0),
+      [`${p}.mlp.layernorm.weight`]: fill(H, 1), [`${p}.mlp.layernorm.bias`]: fill(H, 0),
+    });
+  }
+  await saveSafetensors(path.join(dir, 'model.safetensors'), w);
+  for (const t of Object.values(w)) t.dispose();
+  await writeFile(path.join(dir, 'config.json'), JSON.stringify(CONFIG));
+  return dir;
+}
+
+/** ms per forward (embeddings -> classifier logits) of B sequences of N tokens. */
+async function germMs(model: BertModel, B: number, N: number, iters: number): Promise<number> {
+  const ids = new Int32Array(B * N).map((_, i) => 5 + ((i * 2654435761) >>> 0) % 4000);
+  const cu = Int32Array.from({ length: B + 1 }, (_, b) => b * N);
+  const once = () => {
+    const out = model.forward(ids, { cuSeqlens: cu });
+    const cls = model.rows(out.last, cu.subarray(0, B));
+    const logits = model.classify(cls);
+    for (const t of [out.last, cls, logits]) t.dispose();
+  };
+  for (let i = 0; i < 2; i++) once();
+  await synchronize(model.device);
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) once();
+  await synchronize(model.device);
+  return (performance.now() - t0) / iters;
+}
+
+export async function benchEncoder(device: string): Promise<void> {
+  const gpu = device !== 'cpu';
+  const B = gpu ? 32 : 8, lengths = gpu ? [128, 512] : [128];
+  progress(`encoder ${device}: PyTorch baseline (eager, torch.compile)`);
+  const base = torchRows(['--device', gpu ? 'cuda' : 'cpu', '--batch', String(B), '--seq', lengths.join(','),
+    '--normalizers', 'softmax1', '--modes', gpu ? 'eager,compile' : 'eager', ...(gpu ? [] : ['--threads', String(cpus().length)])]);
+  if (typeof base === 'string') progress(base);
+  const dir = await randomCheckpoint();
+  try {
+    const model = await BertModel.load(path.join(dir, 'model.safetensors'), parseConfig(CONFIG), device, gpu ? 'f16' : 'f32');
+    for (const N of lengths) {
+      const ms = await germMs(model, B, N, gpu ? 20 : 3);
+      const seqs = (m: number) => `${((B * 1000) / m).toFixed(0)} seq/s`;
+      for (const mode of gpu ? ['eager', 'compile'] : ['eager']) {
+        const row = typeof base === 'string' ? undefined : base.find((r) => r.seq === N && r.mode === mode);
+        record({ bench: 'encoder', case: `${device} B=${B} N=${N} softmax1 ${gpu ? 'f16' : 'f32'}`, germ: seqs(ms),
+          baselineName: `torch ${mode}`.padEnd(13), baseline: row?.ms ? seqs(row.ms) : (row?.error ?? 'n/a').slice(0, 40),
+          ratio: row?.ms ? row.ms / ms : null });
+      }
+    }
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
