@@ -19,17 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from alibi_slopes import alibi_slopes as slopes
 from cuda_timing import time_ms
-
-
-def slopes(h):
-    def pow2(n):
-        start = 2 ** (-(2 ** -(math.log2(n) - 3)))
-        return [start * start**i for i in range(n)]
-    if math.log2(h).is_integer():
-        return pow2(h)
-    c = 2 ** math.floor(math.log2(h))
-    return pow2(c) + slopes(2 * c)[0::2][: h - c]
 
 
 def make(mode, B, H, N, D):
