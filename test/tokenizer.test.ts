@@ -303,6 +303,25 @@ describe('trainBpe', () => {
     expect(t.decode(t.encode(seqs[0]).ids)).toBe(seqs[0]);
   });
 
+  it('writes tokenizer.json in the layout Hugging Face tokenizers wrote for the parity fixture', async () => {
+    // test/fixtures/parity/*/tokenizer.json was written by HF tokenizers 0.23 (scripts/parity/make_fixture.py).
+    const { readFile } = await import('node:fs/promises');
+    const hf = JSON.parse(await readFile(path.join(__dirname, 'fixtures', 'parity', 'softmax1', 'tokenizer.json'), 'utf8'));
+    const ours = trainBpe(['ACGTACGTTTGACCA', 'GGGATTACANNACGT'], { vocabSize: 30 }).toJSON() as typeof hf;
+    const keys = (o: object) => Object.keys(o).sort();
+    expect(keys(ours)).toEqual(keys(hf));
+    // ignore_merges is optional in HF's BPE model (default false).
+    expect(keys(ours.model)).toEqual(keys(hf.model).filter((k) => k !== 'ignore_merges'));
+    for (const k of ['type', 'unk_token', 'fuse_unk', 'byte_fallback', 'continuing_subword_prefix', 'end_of_word_suffix'])
+      expect([k, ours.model[k]]).toEqual([k, hf.model[k]]);
+    for (const k of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder', 'padding', 'truncation'])
+      expect([k, ours[k]]).toEqual([k, hf[k]]);
+    expect(ours.added_tokens).toEqual(hf.added_tokens);
+    // Both merge spellings ("a b" and ["a", "b"]) load; HF's own file does too.
+    const fromHf = BpeTokenizer.fromJSON(hf);
+    expect(fromHf.vocabSize).toBe(Object.keys(hf.model.vocab).length);
+  });
+
   it('refuses bad options', () => {
     expectGermError(() => trainBpe(['ACGT'], { vocabSize: 9 }), 'ERR_INVALID_ARGUMENT', /vocabSize/);
     expectGermError(() => trainBpe(['ACGT', 'AC-T'], { vocabSize: 20 }), 'ERR_INVALID_ARGUMENT', /sequence 1/, /position 2/);
