@@ -69,3 +69,15 @@ export type {
   ModelInfo,
   RequestOptions,
 } from './model/types';
+// LoRA (lib/lora/)
+export {
+  type LoraAdapter,
+  type LoraGrads,
+  type LoraLinearOptions,
+  type MatmulIntoOptions,
+  LoraLinear,
+  catRows,
+  loraMerge,
+  loraUnmerge,
+  matmulInto,
+} from './lora';

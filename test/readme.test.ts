@@ -46,5 +46,6 @@ blocks.forEach((source, i) => {
       expect(printed[4]).toMatch(/^\d+ \[".+",".+",".+"\]$/);
     }
     if (source.includes('saveSafetensors')) expect(printed).toEqual(['[3]', '["cls.predictions.bias"] {"format":"pt"}', 'f16']);
+    if (source.includes('LoraLinear')) expect(printed).toEqual(['[7,2]', '[3,2] [2,4] [6,0]', '[3,2,0,1]']);
   });
 });

@@ -94,4 +94,9 @@ export interface NativeAddon {
                     lse: NativeTensor, opts: NativeAttentionOptions): [NativeTensor, NativeTensor, NativeTensor];
   layerNormBackward(dout: NativeTensor, x: NativeTensor, weight: NativeTensor, mean: NativeTensor,
                     rstd: NativeTensor): [NativeTensor, NativeTensor, NativeTensor];
+  // in-place GEMM and row concatenation (LoRA's building blocks)
+  /** out = alpha * op(a) @ op(b) + beta * out, written into out's memory. */
+  matmulInto(out: NativeTensor, a: NativeTensor, b: NativeTensor, transA: boolean, transB: boolean, alpha: number,
+             beta: number): void;
+  catRows(parts: NativeTensor[]): NativeTensor;
 }

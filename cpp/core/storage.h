@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 #include "device.h"
 #include "error.h"
 #include "executor.h"
@@ -33,6 +34,13 @@ class Storage {
   // The task that last wrote this storage. Set on the submitting thread right
   // after the task is queued; read by later submits to order across devices.
   Ticket producer;
+
+  // The latest task of each executor that reads this storage. Only ops that
+  // write in place (matmulInto, loraMerge) need it: such a write must wait for
+  // reads queued on other executors (an upload of a CPU weight runs on the CUDA
+  // executor) so they still see the old contents. Touched on the JS thread
+  // only, like `producer`; one entry per executor, so it stays tiny.
+  std::vector<Ticket> readers;
 
   // An op that should have filled this storage failed asynchronously: the
   // failure travels with the data, and reading it (or anything computed from

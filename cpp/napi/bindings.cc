@@ -124,6 +124,31 @@ Napi::Value matmul(Info info) {
   });
 }
 
+// --- in-place GEMM and row concatenation (LoRA's building blocks)
+Napi::Value matmul_into(Info info) {
+  TensorPtr c = tensor_arg(info, 0, "out"), a = tensor_arg(info, 1, "a"), b = tensor_arg(info, 2, "b");
+  guarded(info.Env(), [&] {
+    ops::MatmulIntoOptions o;
+    o.trans_a = arg_bool(info[3], "transA");
+    o.trans_b = arg_bool(info[4], "transB");
+    o.alpha = static_cast<float>(arg_number(info[5], "alpha"));
+    o.beta = static_cast<float>(arg_number(info[6], "beta"));
+    ops::matmul_into(c, a, b, o);
+    return 0;
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value cat_rows(Info info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray())
+    throw Napi::Error(env, make_js_error(env, GermError(ErrorCode::InvalidArgument, "catRows: expects an array")));
+  Napi::Array arr = info[0].As<Napi::Array>();
+  std::vector<TensorPtr> parts;
+  for (uint32_t i = 0; i < arr.Length(); ++i) parts.push_back(TensorObject::unwrap(env, arr.Get(i), "tensor"));
+  return guarded(env, [&] { return TensorObject::wrap(env, ops::concat_rows(parts)); });
+}
+
 Napi::Value layer_norm(Info info) {
   TensorPtr x = tensor_arg(info, 0, "x"), w = tensor_arg(info, 1, "weight"), b = tensor_arg(info, 2, "bias");
   return guarded(info.Env(), [&] {
@@ -316,7 +341,8 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
       {"synchronize", synchronize},  {"devices", devices},
       {"memoryStats", memory_stats}, {"emptyCache", empty_cache},
       {"setNumThreads", set_num_threads}, {"numThreads", num_threads},
-      {"setErrorClass", set_error_class}, {"buildInfo", build_info}};
+      {"setErrorClass", set_error_class}, {"buildInfo", build_info},
+      {"matmulInto", matmul_into},   {"catRows", cat_rows}};
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
 }
 

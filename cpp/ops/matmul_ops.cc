@@ -63,6 +63,24 @@ Operand place(const TensorPtr& v) {
   return op;
 }
 
+// The A and B halves of the GEMM's arguments (batch strides included).
+kernels::GemmArgs gemm_args(DType dtype, const Operand& pa, const Operand& pb, int64_t m, int64_t n, int64_t k) {
+  kernels::GemmArgs g;
+  g.dtype = kd(dtype);
+  g.trans_a = pa.trans;
+  g.trans_b = pb.trans;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.a = pa.t->data();
+  g.lda = pa.ld;
+  g.stride_a = pa.batch_stride;
+  g.b = pb.t->data();
+  g.ldb = pb.ld;
+  g.stride_b = pb.batch_stride;
+  return g;
+}
+
 }  // namespace
 
 TensorPtr matmul(const TensorPtr& a_in, const TensorPtr& b_in, const TensorPtr& bias_in, const MatmulOptions& o) {
@@ -103,20 +121,8 @@ TensorPtr matmul(const TensorPtr& a_in, const TensorPtr& b_in, const TensorPtr& 
   Backend& be = backend_for(a->device());
   TensorPtr out = empty(be, a->dtype, out_shape);
 
-  kernels::GemmArgs g;
-  g.dtype = kd(a->dtype);
-  g.trans_a = pa.trans;
-  g.trans_b = pb.trans;
-  g.m = m;
-  g.n = n;
-  g.k = k;
+  kernels::GemmArgs g = gemm_args(a->dtype, pa, pb, m, n, k);
   g.batch = batch;
-  g.a = pa.t->data();
-  g.lda = pa.ld;
-  g.stride_a = pa.batch_stride;
-  g.b = pb.t->data();
-  g.ldb = pb.ld;
-  g.stride_b = pb.batch_stride;
   g.c = out->data();
   g.ldc = std::max<int64_t>(n, 1);
   g.stride_c = m * n;
@@ -127,6 +133,89 @@ TensorPtr matmul(const TensorPtr& a_in, const TensorPtr& b_in, const TensorPtr& 
     if (g.m && g.n && g.batch) be2.gemm(g);
   });
   return out;
+}
+
+}  // namespace germ::ops
+
+// --- matmul_into: the in-place GEMM (LoRA merge / unmerge, the fused LoRA
+// forward's second GEMM, gradient accumulation). The GEMM contract already
+// carries beta and C on both backends; this exposes it on an existing tensor.
+namespace germ::ops {
+
+namespace {
+
+// A 2-D view as rows of `width` consecutive elements every `ld` elements
+// (either orientation); false when it has no such layout.
+bool row_layout(const TensorImpl& t, int64_t* ld, int64_t* width) {
+  if (t.ndim() != 2) return false;
+  if (t.strides[1] == 1 || t.shape[1] == 1) {
+    *ld = t.shape[0] == 1 ? t.shape[1] : t.strides[0];
+    *width = t.shape[1];
+  } else if (t.strides[0] == 1 || t.shape[0] == 1) {
+    *ld = t.strides[1];
+    *width = t.shape[0];
+  } else {
+    return false;
+  }
+  return *ld >= *width;
+}
+
+// Whether two 2-D views may share an element: the same storage and
+// overlapping spans, unless both are rows with one leading dim whose column
+// ranges are disjoint (the fused LoRA forward's [x W^T | x A^T] halves).
+bool may_overlap(const TensorImpl& x, const TensorImpl& y) {
+  if (x.storage != y.storage || x.numel() == 0 || y.numel() == 0) return false;
+  auto span_end = [](const TensorImpl& t) {
+    int64_t e = t.offset;
+    for (size_t i = 0; i < t.shape.size(); ++i) e += (t.shape[i] - 1) * t.strides[i];
+    return e;
+  };
+  if (span_end(x) < y.offset || span_end(y) < x.offset) return false;
+  int64_t ldx, wx, ldy, wy;
+  if (!row_layout(x, &ldx, &wx) || !row_layout(y, &ldy, &wy) || ldx != ldy || ldx == 0) return true;
+  const int64_t cx = x.offset % ldx, cy = y.offset % ldy;
+  if (cx + wx > ldx || cy + wy > ldy) return true;
+  return !(cx + wx <= cy || cy + wy <= cx);
+}
+
+}  // namespace
+
+void matmul_into(const TensorPtr& c, const TensorPtr& a_in, const TensorPtr& b_in, const MatmulIntoOptions& o) {
+  const char* op = "matmulInto";
+  require_same_device(op, {&c, &a_in, &b_in});
+  require_float(op, c);
+  const std::string shapes = "out " + shape_str(c->shape) + " = " + shape_str(a_in->shape) + (o.trans_a ? "^T" : "") +
+                             " @ " + shape_str(b_in->shape) + (o.trans_b ? "^T" : "");
+  if (c->ndim() != 2 || a_in->ndim() != 2 || b_in->ndim() != 2)
+    throw GermError(ErrorCode::Shape, std::string(op) + ": all operands must be 2-D, got " + shapes);
+  if (a_in->dtype != c->dtype || b_in->dtype != c->dtype)
+    throw GermError(ErrorCode::Dtype, std::string(op) + ": operands must share the output's dtype " +
+                                          dtype_name(c->dtype) + ", got " + dtype_name(a_in->dtype) + " and " +
+                                          dtype_name(b_in->dtype) + " in " + shapes);
+  const TensorPtr a = logical(a_in, o.trans_a), b = logical(b_in, o.trans_b);
+  const int64_t m = a->shape[0], k = a->shape[1], n = b->shape[1];
+  if (b->shape[0] != k || c->shape[0] != m || c->shape[1] != n)
+    throw GermError(ErrorCode::Shape, std::string(op) + ": shapes do not chain in " + shapes);
+  const int64_t ldc = m <= 1 ? std::max<int64_t>(n, 1) : c->strides[0];
+  if ((n > 1 && c->strides[1] != 1) || ldc < n)
+    throw GermError(ErrorCode::InvalidArgument, std::string(op) + ": the output must have rows of consecutive "
+                                                "elements (unit column stride), got strides " +
+                                                shape_str(c->strides) + " for " + shapes);
+  if (may_overlap(*c, *a_in) || may_overlap(*c, *b_in))
+    throw GermError(ErrorCode::InvalidArgument, std::string(op) + ": an input overlaps the output's memory in " +
+                                                shapes + " (it would read elements while they are overwritten)");
+
+  Operand pa = place(a), pb = place(b);
+  kernels::GemmArgs g = gemm_args(c->dtype, pa, pb, m, n, k);
+  g.c = c->data();
+  g.ldc = ldc;
+  g.alpha = o.alpha;
+  g.beta = o.beta;
+  Backend& be = backend_for(c->device());
+  // c is read too (beta * c), which also orders this write after its producer.
+  submit(be, storages({&pa.t, &pb.t, &c}), {c->storage}, [g](Backend& be2) {
+    if (g.m && g.n) be2.gemm(g);
+  });
 }
 
 }  // namespace germ::ops

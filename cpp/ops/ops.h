@@ -45,6 +45,21 @@ struct MatmulOptions {
 // trans_b, b is [..., n, k] (the nn.Linear weight). bias [n] optional.
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, const TensorPtr& bias, const MatmulOptions& opts);
 
+// --- in-place GEMM and row concatenation (matmul_ops.cc, concat_ops.cc): the
+// building blocks of LoRA (lib/lora/)
+struct MatmulIntoOptions {
+  bool trans_a = false, trans_b = false;
+  float alpha = 1.f, beta = 1.f;
+};
+// c = alpha * op(a) @ op(b) + beta * c, written into c's own memory (the one
+// op family that writes in place). All 2-D, one float dtype, one device. c
+// needs a unit column stride (any row stride: a column slice of a wider
+// buffer is fine); a and b may be any views but must not overlap c's
+// elements (ERR_INVALID_ARGUMENT). f32 accumulation, one rounding per element.
+void matmul_into(const TensorPtr& c, const TensorPtr& a, const TensorPtr& b, const MatmulIntoOptions& opts);
+// parts [n_i, ...rest] (same dtype, device and trailing dims) -> contiguous [sum n_i, ...rest].
+TensorPtr concat_rows(const std::vector<TensorPtr>& parts);
+
 // --- LayerNorm (layernorm_ops.cc): over the last dim
 // returns {out, mean [rows] f32, rstd [rows] f32}. residual: null (layerNorm),
 // or shaped like x (addLayerNorm: normalises x + residual, the sum rounded

@@ -10,12 +10,27 @@ std::vector<StoragePtr> storages(std::initializer_list<const TensorPtr*> tensors
   return out;
 }
 
+namespace {
+
+void note_reader(Storage& s, Ticket t) {
+  for (Ticket& r : s.readers)
+    if (r.executor == t.executor) { r.seq = t.seq; return; }
+  s.readers.push_back(t);
+}
+
+}  // namespace
+
 void submit(Backend& backend, std::vector<StoragePtr> reads, std::vector<StoragePtr> writes,
             std::function<void(Backend&)> body, std::function<void(ErrorPtr)> on_error) {
   Executor& self = backend.executor();
   std::vector<Ticket> foreign;
   for (const StoragePtr& s : reads)
     if (s->producer.executor && s->producer.executor != &self) foreign.push_back(s->producer);
+  // Write-after-read across executors (in-place ops): wait for foreign readers.
+  for (const StoragePtr& s : writes)
+    for (const Ticket& r : s->readers)
+      if (r.executor != &self) foreign.push_back(r);
+  const std::vector<StoragePtr> read_list = reads;  // `reads` moves into the task
 
   const uint64_t seq = self.submit([&backend, reads = std::move(reads), writes, foreign = std::move(foreign),
                                     body = std::move(body), on_error = std::move(on_error)]() {
@@ -40,7 +55,11 @@ void submit(Backend& backend, std::vector<StoragePtr> reads, std::vector<Storage
     for (const StoragePtr& s : writes) s->poison(error);
     if (on_error) on_error(error);
   });
-  for (const StoragePtr& s : writes) s->producer = {&self, seq};
+  for (const StoragePtr& s : writes) {
+    s->producer = {&self, seq};
+    s->readers.clear();  // every earlier read is ordered before this write now
+  }
+  for (const StoragePtr& s : read_list) note_reader(*s, {&self, seq});
 }
 
 }  // namespace germ::ops

@@ -1,0 +1,35 @@
+// The two ops LoRA is built from, both general: an in-place GEMM (the one op
+// that writes into an existing tensor) and row concatenation.
+import { native } from '../native';
+import { Tensor } from '../tensor';
+
+export interface MatmulIntoOptions {
+  /** Use a's transpose. */
+  transA?: boolean;
+  /** Use b's transpose: b is [n, k], the nn.Linear weight layout. */
+  transB?: boolean;
+  /** Scales the product (default 1). */
+  alpha?: number;
+  /** Scales out's old contents (default 1: accumulate; 0 overwrites without reading). */
+  beta?: number;
+}
+
+/**
+ * out = alpha * op(a) @ op(b) + beta * out, written into out's own memory
+ * (2-D operands, one float dtype, one device). f32 accumulation and one
+ * rounding per element, as in matmul. out needs a unit column stride (a
+ * column slice of a wider tensor is fine); a and b must not overlap out's
+ * elements (ERR_INVALID_ARGUMENT). Every view of out's memory sees the
+ * result; ops queued earlier that read it still see the old values, on any
+ * device. Returns out.
+ */
+export function matmulInto(out: Tensor, a: Tensor, b: Tensor, options: MatmulIntoOptions = {}): Tensor {
+  native().matmulInto(out.handle, a.handle, b.handle, options.transA ?? false, options.transB ?? false,
+    options.alpha ?? 1, options.beta ?? 1);
+  return out;
+}
+
+/** Stacks tensors along dim 0 (same dtype, device and trailing dims) into a new contiguous tensor. */
+export function catRows(parts: Tensor[]): Tensor {
+  return new Tensor(native().catRows(parts.map((p) => p.handle)));
+}
