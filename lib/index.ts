@@ -69,3 +69,12 @@ export type {
   ModelInfo,
   RequestOptions,
 } from './model/types';
+// outlier statistics (lib/metrics)
+export {
+  type AbsMaxOver,
+  type OutlierStatsResult,
+  OutlierStats,
+  absMax,
+  kurtosis,
+  tokenKurtosis,
+} from './metrics/outliers';
