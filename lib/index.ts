@@ -81,3 +81,12 @@ export {
   loraUnmerge,
   matmulInto,
 } from './lora';
+// outlier statistics (lib/metrics)
+export {
+  type AbsMaxOver,
+  type OutlierStatsResult,
+  OutlierStats,
+  absMax,
+  kurtosis,
+  tokenKurtosis,
+} from './metrics/outliers';

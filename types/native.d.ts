@@ -99,4 +99,10 @@ export interface NativeAddon {
   matmulInto(out: NativeTensor, a: NativeTensor, b: NativeTensor, transA: boolean, transB: boolean, alpha: number,
              beta: number): void;
   catRows(parts: NativeTensor[]): NativeTensor;
+
+  // --- outlier statistics (lib/metrics). x float [..., C]; state: null or
+  // the u8 [64] state (8 f64: n, mean, M2, M3, M4, tokens, sum of token
+  // kurtoses, max |x|) a previous call returned, which it merges into.
+  outlierStats(x: NativeTensor, state: NativeTensor | null): [state: NativeTensor, tokenKurtosis: NativeTensor,
+    tokenAbsMax: NativeTensor, channelAbsMax: NativeTensor];
 }

@@ -50,6 +50,13 @@ void CpuBackend::attention_forward(const kernels::AttentionParams& p) { cpu::att
 void CpuBackend::attention_backward(const kernels::AttentionGradParams& g) { cpu::attention_backward(g); }
 void CpuBackend::fill_zero(void* dst, size_t nbytes) { std::memset(dst, 0, nbytes); }
 
+// --- outlier statistics
+void CpuBackend::outlier_stats(kernels::KDType dt, const void* x, int64_t rows, int64_t cols,
+                               const kernels::StatsState* prev, kernels::StatsState* state, float* row_kurt,
+                               float* row_absmax, float* col_absmax) {
+  cpu::outlier_stats(dt, x, rows, cols, prev, state, row_kurt, row_absmax, col_absmax);
+}
+
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
 void CpuBackend::copy_to_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
 

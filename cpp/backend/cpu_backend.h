@@ -33,6 +33,9 @@ class CpuBackend final : public Backend {
   void attention_forward(const kernels::AttentionParams& p) override;
   void attention_backward(const kernels::AttentionGradParams& g) override;
   void fill_zero(void* dst, size_t nbytes) override;
+  // outlier statistics (stats)
+  void outlier_stats(kernels::KDType dt, const void* x, int64_t rows, int64_t cols, const kernels::StatsState* prev,
+                     kernels::StatsState* state, float* row_kurt, float* row_absmax, float* col_absmax) override;
   void copy_from_host(void* dst, const void* src, size_t nbytes) override;
   void copy_to_host(void* dst, const void* src, size_t nbytes) override;
 

@@ -14,6 +14,10 @@
 #include "executor.h"
 #include "storage.h"
 
+namespace germ::kernels {
+struct StatsState;  // outlier statistics: cuda/stats/moments.h
+}
+
 namespace germ {
 
 struct MemoryStats {
@@ -73,6 +77,14 @@ class Backend {
   virtual void attention_forward(const kernels::AttentionParams& p) = 0;
   virtual void attention_backward(const kernels::AttentionGradParams& g) = 0;
   virtual void fill_zero(void* dst, size_t nbytes) = 0;
+
+  // --- outlier statistics (contract: cuda/stats/stats.h). x contiguous
+  // [rows, cols], rows, cols >= 1; prev: null or one StatsState on this
+  // device; state, row_kurt [rows], row_absmax [rows], col_absmax [cols]
+  // are written.
+  virtual void outlier_stats(kernels::KDType dt, const void* x, int64_t rows, int64_t cols,
+                             const kernels::StatsState* prev, kernels::StatsState* state, float* row_kurt,
+                             float* row_absmax, float* col_absmax) = 0;
 
   // Host memory the device can read fast, for uploads: pinned on CUDA. The
   // caller fills it on its own thread, then queues copy_from_host from it.

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include "../../cuda/common/kernel_types.h"
+#include "../../cuda/stats/moments.h"
 
 namespace germ::cpu {
 
@@ -52,5 +53,12 @@ int64_t embedding(KDType dt, void* out, const void* table, const int32_t* ids, i
 // with row stride ldx (elements); out is contiguous [rows, inner]; bias
 // [2 * inner] or null. Exact (erf) GELU, f32 math, one rounding into dt.
 void geglu(KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows, int64_t inner);
+
+// --- outlier statistics (stats.cc; contract: cuda/stats/stats.h): x
+// contiguous [rows, cols] float, rows, cols >= 1. Writes each row's token
+// kurtosis and max |x|, each column's max |x|, and *state = prev (or empty)
+// merged with the moments of x. f64 accumulation.
+void outlier_stats(KDType dt, const void* x, int64_t rows, int64_t cols, const kernels::StatsState* prev,
+                   kernels::StatsState* state, float* row_kurt, float* row_absmax, float* col_absmax);
 
 }  // namespace germ::cpu

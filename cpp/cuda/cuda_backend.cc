@@ -7,6 +7,7 @@
 #include "../../cuda/gemm/gemm.h"
 #include "../../cuda/norm/layernorm.h"
 #include "../../cuda/reduce/reduce.h"
+#include "../../cuda/stats/stats.h"
 #include "cuda_check.h"
 
 namespace germ {
@@ -190,5 +191,15 @@ void CudaBackend::copy_to_host(void* dst, const void* src, size_t nbytes) {
 }
 
 void CudaBackend::synchronize() { cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+
+// --- outlier statistics: per-block partials in scratch, merged on the stream.
+void CudaBackend::outlier_stats(kernels::KDType dt, const void* x, int64_t rows, int64_t cols,
+                                const kernels::StatsState* prev, kernels::StatsState* state, float* row_kurt,
+                                float* row_absmax, float* col_absmax) {
+  StoragePtr scratch = scratch_bytes(kernels::outlier_stats_workspace_bytes(rows));
+  cuda_check(kernels::outlier_stats(dt, x, rows, cols, prev, state, row_kurt, row_absmax, col_absmax,
+                                    scratch ? scratch->data() : nullptr, stream_),
+             "outlier stats kernel");
+}
 
 }  // namespace germ

@@ -344,6 +344,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
       {"setErrorClass", set_error_class}, {"buildInfo", build_info},
       {"matmulInto", matmul_into},   {"catRows", cat_rows}};
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
+  register_stats_bindings(env, exports);  // outlier statistics
 }
 
 }  // namespace germ::napi

@@ -3,4 +3,6 @@
 
 namespace germ::napi {
 void register_bindings(Napi::Env env, Napi::Object exports);
+// outlier statistics (stats_bindings.cc)
+void register_stats_bindings(Napi::Env env, Napi::Object exports);
 }

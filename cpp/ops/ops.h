@@ -106,6 +106,12 @@ std::array<TensorPtr, 3> attention_backward(const TensorPtr& dout, const TensorP
                                             const TensorPtr& v, const TensorPtr& out, const TensorPtr& lse,
                                             const AttentionOptions& o);
 
+// --- outlier statistics (stats_ops.cc). x float [..., C] (leading dims are
+// tokens; 1-D is one token), non-empty; prev: null or a state it returned.
+// returns {state u8 [64] (kernels::StatsState: prev merged with x's moments),
+// token kurtosis f32 [...], token max |x| f32 [...], channel max |x| f32 [C]}
+std::array<TensorPtr, 4> outlier_stats(const TensorPtr& x, const TensorPtr& prev);
+
 // --- shared checks (checks.cc)
 void require_same_device(const char* op, std::initializer_list<const TensorPtr*> ts);
 void require_float(const char* op, const TensorPtr& t);
