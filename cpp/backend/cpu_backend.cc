@@ -50,6 +50,12 @@ void CpuBackend::attention_forward(const kernels::AttentionParams& p) { cpu::att
 void CpuBackend::attention_backward(const kernels::AttentionGradParams& g) { cpu::attention_backward(g); }
 void CpuBackend::fill_zero(void* dst, size_t nbytes) { std::memset(dst, 0, nbytes); }
 
+// quantization
+void CpuBackend::quantize(const kernels::QuantArgs& a) { cpu::quantize(a); }
+void CpuBackend::dequantize(const kernels::DequantArgs& a) { cpu::dequantize(a); }
+void CpuBackend::nf4_quantize(const kernels::Nf4Args& a) { cpu::nf4_quantize(a); }
+void CpuBackend::nf4_dequantize(const kernels::Nf4Args& a) { cpu::nf4_dequantize(a); }
+
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
 void CpuBackend::copy_to_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
 

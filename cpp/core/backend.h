@@ -10,6 +10,7 @@
 #include <vector>
 #include "../../cuda/attention/attention_params.h"
 #include "../../cuda/common/kernel_types.h"
+#include "../../cuda/quant/quant_math.h"
 #include "device.h"
 #include "executor.h"
 #include "storage.h"
@@ -73,6 +74,13 @@ class Backend {
   virtual void attention_forward(const kernels::AttentionParams& p) = 0;
   virtual void attention_backward(const kernels::AttentionGradParams& g) = 0;
   virtual void fill_zero(void* dst, size_t nbytes) = 0;
+
+  // Quantization (contract: cuda/quant/quant_math.h): uniform quantize /
+  // dequantize, and NF4 with optional double quantization of its absmax.
+  virtual void quantize(const kernels::QuantArgs& a) = 0;
+  virtual void dequantize(const kernels::DequantArgs& a) = 0;
+  virtual void nf4_quantize(const kernels::Nf4Args& a) = 0;
+  virtual void nf4_dequantize(const kernels::Nf4Args& a) = 0;
 
   // Host memory the device can read fast, for uploads: pinned on CUDA. The
   // caller fills it on its own thread, then queues copy_from_host from it.

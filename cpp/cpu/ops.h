@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include "../../cuda/common/kernel_types.h"
+#include "../../cuda/quant/quant_math.h"
 
 namespace germ::cpu {
 
@@ -52,5 +53,12 @@ int64_t embedding(KDType dt, void* out, const void* table, const int32_t* ids, i
 // with row stride ldx (elements); out is contiguous [rows, inner]; bias
 // [2 * inner] or null. Exact (erf) GELU, f32 math, one rounding into dt.
 void geglu(KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows, int64_t inner);
+
+// --- quantization (quant.cc, quant_nf4.cc): the layouts and arithmetic of
+// cuda/quant/quant_math.h, the same codes as the CUDA kernels bit for bit.
+void quantize(const kernels::QuantArgs& args);
+void dequantize(const kernels::DequantArgs& args);
+void nf4_quantize(const kernels::Nf4Args& args);
+void nf4_dequantize(const kernels::Nf4Args& args);
 
 }  // namespace germ::cpu

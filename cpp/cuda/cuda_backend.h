@@ -38,6 +38,11 @@ class CudaBackend final : public Backend {
   void attention_forward(const kernels::AttentionParams& p) override;
   void attention_backward(const kernels::AttentionGradParams& g) override;
   void fill_zero(void* dst, size_t nbytes) override;
+  // quantization (cuda/quant/quant_math.h)
+  void quantize(const kernels::QuantArgs& a) override;
+  void dequantize(const kernels::DequantArgs& a) override;
+  void nf4_quantize(const kernels::Nf4Args& a) override;
+  void nf4_dequantize(const kernels::Nf4Args& a) override;
   void copy_from_host(void* dst, const void* src, size_t nbytes) override;
   void copy_to_host(void* dst, const void* src, size_t nbytes) override;
   void synchronize() override;

@@ -318,6 +318,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
       {"setNumThreads", set_num_threads}, {"numThreads", num_threads},
       {"setErrorClass", set_error_class}, {"buildInfo", build_info}};
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
+  register_quant_bindings(env, exports);
 }
 
 }  // namespace germ::napi
