@@ -90,3 +90,16 @@ export {
   kurtosis,
   tokenKurtosis,
 } from './metrics/outliers';
+// quantization (lib/quant)
+export {
+  NF4_DOUBLE_QUANT_BLOCK,
+  NF4_VALUES,
+  type Nf4Options,
+  Nf4Tensor,
+  type QuantBits,
+  type QuantGranularity,
+  type QuantizeOptions,
+  QuantizedTensor,
+  quantize,
+  quantizeNf4,
+} from './quant/index';

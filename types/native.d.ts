@@ -60,6 +60,15 @@ export interface NativeAttentionOptions {
   lengthsK?: Int32Array | number[];
 }
 
+// ---- quantization (cpp/napi/quant_bindings.cc)
+export type NativeQuantGranularity = 'tensor' | 'channel' | 'token' | 'group';
+export interface NativeQuantOptions {
+  bits?: number;
+  symmetric?: boolean;
+  granularity?: NativeQuantGranularity;
+  groupSize?: number;
+}
+
 export interface NativeAddon {
   NativeTensor: Function;
   setErrorClass(ctor: new (message: string, code: never) => Error): void;
@@ -105,4 +114,14 @@ export interface NativeAddon {
   // kurtoses, max |x|) a previous call returned, which it merges into.
   outlierStats(x: NativeTensor, state: NativeTensor | null): [state: NativeTensor, tokenKurtosis: NativeTensor,
     tokenAbsMax: NativeTensor, channelAbsMax: NativeTensor];
+
+  // quantization
+  quantize(x: NativeTensor, opts: NativeQuantOptions & { clip?: number | NativeTensor | null }):
+    [NativeTensor, NativeTensor, NativeTensor | null];
+  dequantize(q: NativeTensor, scale: NativeTensor, zero: NativeTensor | null,
+             opts: NativeQuantOptions & { shape: number[]; dtype: DTypeName }): NativeTensor;
+  quantizeNf4(x: NativeTensor, blockSize: number, doubleQuant: boolean):
+    [NativeTensor, NativeTensor, NativeTensor | null, NativeTensor | null];
+  dequantizeNf4(codes: NativeTensor, absmax: NativeTensor, absmax2: NativeTensor | null, offset: NativeTensor | null,
+                blockSize: number, shape: number[], dtype: DTypeName): NativeTensor;
 }

@@ -56,6 +56,11 @@ void CpuBackend::outlier_stats(kernels::KDType dt, const void* x, int64_t rows, 
                                float* row_absmax, float* col_absmax) {
   cpu::outlier_stats(dt, x, rows, cols, prev, state, row_kurt, row_absmax, col_absmax);
 }
+// quantization
+void CpuBackend::quantize(const kernels::QuantArgs& a) { cpu::quantize(a); }
+void CpuBackend::dequantize(const kernels::DequantArgs& a) { cpu::dequantize(a); }
+void CpuBackend::nf4_quantize(const kernels::Nf4Args& a) { cpu::nf4_quantize(a); }
+void CpuBackend::nf4_dequantize(const kernels::Nf4Args& a) { cpu::nf4_dequantize(a); }
 
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
 void CpuBackend::copy_to_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }

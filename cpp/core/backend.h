@@ -10,6 +10,7 @@
 #include <vector>
 #include "../../cuda/attention/attention_params.h"
 #include "../../cuda/common/kernel_types.h"
+#include "../../cuda/quant/quant_math.h"
 #include "device.h"
 #include "executor.h"
 #include "storage.h"
@@ -85,6 +86,12 @@ class Backend {
   virtual void outlier_stats(kernels::KDType dt, const void* x, int64_t rows, int64_t cols,
                              const kernels::StatsState* prev, kernels::StatsState* state, float* row_kurt,
                              float* row_absmax, float* col_absmax) = 0;
+  // Quantization (contract: cuda/quant/quant_math.h): uniform quantize /
+  // dequantize, and NF4 with optional double quantization of its absmax.
+  virtual void quantize(const kernels::QuantArgs& a) = 0;
+  virtual void dequantize(const kernels::DequantArgs& a) = 0;
+  virtual void nf4_quantize(const kernels::Nf4Args& a) = 0;
+  virtual void nf4_dequantize(const kernels::Nf4Args& a) = 0;
 
   // Host memory the device can read fast, for uploads: pinned on CUDA. The
   // caller fills it on its own thread, then queues copy_from_host from it.

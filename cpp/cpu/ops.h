@@ -7,6 +7,7 @@
 #include <cstdint>
 #include "../../cuda/common/kernel_types.h"
 #include "../../cuda/stats/moments.h"
+#include "../../cuda/quant/quant_math.h"
 
 namespace germ::cpu {
 
@@ -60,5 +61,11 @@ void geglu(KDType dt, void* out, const void* x, int64_t ldx, const void* bias, i
 // merged with the moments of x. f64 accumulation.
 void outlier_stats(KDType dt, const void* x, int64_t rows, int64_t cols, const kernels::StatsState* prev,
                    kernels::StatsState* state, float* row_kurt, float* row_absmax, float* col_absmax);
+// --- quantization (quant.cc, quant_nf4.cc): the layouts and arithmetic of
+// cuda/quant/quant_math.h, the same codes as the CUDA kernels bit for bit.
+void quantize(const kernels::QuantArgs& args);
+void dequantize(const kernels::DequantArgs& args);
+void nf4_quantize(const kernels::Nf4Args& args);
+void nf4_dequantize(const kernels::Nf4Args& args);
 
 }  // namespace germ::cpu

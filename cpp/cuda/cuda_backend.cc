@@ -6,6 +6,7 @@
 #include "../../cuda/embedding/embedding.h"
 #include "../../cuda/gemm/gemm.h"
 #include "../../cuda/norm/layernorm.h"
+#include "../../cuda/quant/quant.h"
 #include "../../cuda/reduce/reduce.h"
 #include "../../cuda/stats/stats.h"
 #include "cuda_check.h"
@@ -128,6 +129,18 @@ void CudaBackend::attention_backward(const kernels::AttentionGradParams& g) {
   StoragePtr scratch = scratch_bytes(kernels::attention_naive_scratch_bytes(g.fwd));
   cuda_check(kernels::attention_naive_backward(g, scratch ? scratch->data() : nullptr, stream_),
                "attention backward kernel (unfused)");
+}
+
+// quantization
+void CudaBackend::quantize(const kernels::QuantArgs& a) { cuda_check(kernels::quantize(a, stream_), "quantize kernel"); }
+void CudaBackend::dequantize(const kernels::DequantArgs& a) {
+  cuda_check(kernels::dequantize(a, stream_), "dequantize kernel");
+}
+void CudaBackend::nf4_quantize(const kernels::Nf4Args& a) {
+  cuda_check(kernels::nf4_quantize(a, stream_), "nf4 quantize kernel");
+}
+void CudaBackend::nf4_dequantize(const kernels::Nf4Args& a) {
+  cuda_check(kernels::nf4_dequantize(a, stream_), "nf4 dequantize kernel");
 }
 
 void CudaBackend::fill_zero(void* dst, size_t nbytes) {

@@ -41,6 +41,11 @@ class CudaBackend final : public Backend {
   // outlier statistics (stats)
   void outlier_stats(kernels::KDType dt, const void* x, int64_t rows, int64_t cols, const kernels::StatsState* prev,
                      kernels::StatsState* state, float* row_kurt, float* row_absmax, float* col_absmax) override;
+  // quantization (cuda/quant/quant_math.h)
+  void quantize(const kernels::QuantArgs& a) override;
+  void dequantize(const kernels::DequantArgs& a) override;
+  void nf4_quantize(const kernels::Nf4Args& a) override;
+  void nf4_dequantize(const kernels::Nf4Args& a) override;
   void copy_from_host(void* dst, const void* src, size_t nbytes) override;
   void copy_to_host(void* dst, const void* src, size_t nbytes) override;
   void synchronize() override;

@@ -345,6 +345,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
       {"matmulInto", matmul_into},   {"catRows", cat_rows}};
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
   register_stats_bindings(env, exports);  // outlier statistics
+  register_quant_bindings(env, exports);
 }
 
 }  // namespace germ::napi

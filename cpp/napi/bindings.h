@@ -5,4 +5,6 @@ namespace germ::napi {
 void register_bindings(Napi::Env env, Napi::Object exports);
 // outlier statistics (stats_bindings.cc)
 void register_stats_bindings(Napi::Env env, Napi::Object exports);
+// quantize / dequantize / NF4 (quant_bindings.cc)
+void register_quant_bindings(Napi::Env env, Napi::Object exports);
 }

@@ -111,6 +111,38 @@ std::array<TensorPtr, 3> attention_backward(const TensorPtr& dout, const TensorP
 // returns {state u8 [64] (kernels::StatsState: prev merged with x's moments),
 // token kurtosis f32 [...], token max |x| f32 [...], channel max |x| f32 [C]}
 std::array<TensorPtr, 4> outlier_stats(const TensorPtr& x, const TensorPtr& prev);
+// --- quantization (quant_ops.cc; layouts and arithmetic: cuda/quant/quant_math.h)
+// Channel: x [out, in], one scale per row. Token: x [..., hidden], one scale
+// per row computed on the fly. Group: groups of group_size along the last dim
+// (it must divide it). Tensor: one scale.
+enum class QuantGranularity { Tensor, Channel, Token, Group };
+struct QuantizeOptions {
+  int bits = 8;  // 8, 6 or 4
+  bool symmetric = true;
+  QuantGranularity granularity = QuantGranularity::Channel;
+  int64_t group_size = 128;
+  float clip = 1.f;         // in (0, 1], for every scale, when clip_tensor is null
+  TensorPtr clip_tensor;    // f32 shaped like the scales, or null
+};
+// returns {q, scale f32, zero f32 (null when symmetric)}. q: i8 (symmetric
+// 8/6-bit), u8 (asymmetric 8/6-bit), u8 [..., ceil(last / 2)] (4-bit).
+std::array<TensorPtr, 3> quantize(const TensorPtr& x, const QuantizeOptions& o);
+struct DequantizeOptions {
+  int bits = 8;
+  bool symmetric = true;
+  QuantGranularity granularity = QuantGranularity::Channel;
+  int64_t group_size = 128;
+  Shape shape;             // of the tensor that was quantized
+  DType dtype = DType::F32;  // of the result (a float)
+};
+TensorPtr dequantize(const TensorPtr& q, const TensorPtr& scale, const TensorPtr& zero, const DequantizeOptions& o);
+// NF4 over x flattened, blocks of `block` (even): returns {codes u8
+// [ceil(n / 2)], absmax (f32 [nblocks]; with double_quant the u8 codes of the
+// double-quantized absmax), absmax2 f32 [ceil(nblocks / 256)] or null,
+// offset f32 [1] or null}.
+std::array<TensorPtr, 4> quantize_nf4(const TensorPtr& x, int64_t block, bool double_quant);
+TensorPtr dequantize_nf4(const TensorPtr& codes, const TensorPtr& absmax, const TensorPtr& absmax2,
+                         const TensorPtr& offset, int64_t block, const Shape& shape, DType dtype);
 
 // --- shared checks (checks.cc)
 void require_same_device(const char* op, std::initializer_list<const TensorPtr*> ts);
