@@ -45,6 +45,7 @@ blocks.forEach((source, i) => {
       expect(printed[2]).toBe('3 100'); // GATTACA is 5 tokens: 4 heads x 5 x 5
       expect(printed[4]).toMatch(/^\d+ \[".+",".+",".+"\]$/);
     }
+    if (source.includes('quantizeNf4')) expect(printed).toEqual(['[64,-127,32,127,127,-32,0,64]', '[2,2]', '128']);
     if (source.includes('OutlierStats')) expect(printed).toEqual(['6.133', '1.117', '6.133']);
     if (source.includes('saveSafetensors')) expect(printed).toEqual(['[3]', '["cls.predictions.bias"] {"format":"pt"}', 'f16']);
     if (source.includes('LoraLinear')) expect(printed).toEqual(['[7,2]', '[3,2] [2,4] [6,0]', '[3,2,0,1]']);
