@@ -14,25 +14,28 @@
 namespace germ::cpu {
 namespace {
 
-// 8 floats: one ymm register in the AVX2 build.
+// 8 floats: one ymm register in the AVX2 build; 4: one xmm register.
 typedef float Vec8 __attribute__((vector_size(32)));
+typedef float Vec4 __attribute__((vector_size(16)));
 
 // Vectors are moved with memcpy (one unaligned vmovups each) and never passed
 // to or returned from functions, so no vector crosses an ABI boundary.
 
-static_assert(kNR == 16, "the body below holds a C row as two Vec8");
-
-inline __attribute__((always_inline)) void microkernel_body(int64_t kc, const float* __restrict a,
-                                                            const float* __restrict b,
-                                                            float* __restrict c, int64_t ldc,
-                                                            bool accumulate) {
-  Vec8 acc[kMR][2] = {};
-  // Rank-1 update per p: broadcast one A value per row, FMA into both halves.
+// A 6 x (2 * lanes of V) strip of the micro-tile: columns [0, 2 * lanes) of b's
+// kNR-wide rows and of c. Rank-1 update per p: broadcast one A value per row,
+// FMA into both vectors of the row.
+template <typename V>
+inline __attribute__((always_inline)) void microkernel_strip(int64_t kc, const float* __restrict a,
+                                                             const float* __restrict b,
+                                                             float* __restrict c, int64_t ldc,
+                                                             bool accumulate) {
+  constexpr int kLanes = sizeof(V) / sizeof(float);
+  V acc[kMR][2] = {};
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; ++p) {
-    Vec8 b0, b1;
+    V b0, b1;
     std::memcpy(&b0, b + p * kNR, sizeof b0);
-    std::memcpy(&b1, b + p * kNR + 8, sizeof b1);
+    std::memcpy(&b1, b + p * kNR + kLanes, sizeof b1);
     const float* ap = a + p * kMR;
 #pragma GCC unroll 6
     for (int i = 0; i < kMR; ++i) {
@@ -44,60 +47,32 @@ inline __attribute__((always_inline)) void microkernel_body(int64_t kc, const fl
   for (int i = 0; i < kMR; ++i) {
     float* row = c + i * ldc;
     if (accumulate) {
-      Vec8 c0, c1;
+      V c0, c1;
       std::memcpy(&c0, row, sizeof c0);
-      std::memcpy(&c1, row + 8, sizeof c1);
+      std::memcpy(&c1, row + kLanes, sizeof c1);
       acc[i][0] += c0;
       acc[i][1] += c1;
     }
     std::memcpy(row, &acc[i][0], sizeof acc[i][0]);
-    std::memcpy(row + 8, &acc[i][1], sizeof acc[i][1]);
+    std::memcpy(row + kLanes, &acc[i][1], sizeof acc[i][1]);
   }
 }
 
+static_assert(kNR == 16, "a C row of the micro-tile is two Vec8, or two strips of two Vec4");
+
+// AVX2: the whole 6 x 16 tile in 12 ymm accumulators.
 __attribute__((target("avx2,fma"))) void microkernel_avx2_fma(int64_t kc, const float* a,
                                                              const float* b, float* c,
                                                              int64_t ldc, bool accumulate) {
-  microkernel_body(kc, a, b, c, ldc, accumulate);
+  microkernel_strip<Vec8>(kc, a, b, c, ldc, accumulate);
 }
 
 // Baseline x86-64 has 16 xmm registers: the 6 x 16 tile (24 xmm of
 // accumulators) would spill on every update, so this build covers it as two
 // 6 x 8 halves, 12 accumulators and 2 B vectors each, re-reading the A panel
 // (from L1) for the second half.
-typedef float Vec4 __attribute__((vector_size(16)));
-
-void microkernel_generic(int64_t kc, const float* __restrict a, const float* __restrict b, float* __restrict c,
-                         int64_t ldc, bool accumulate) {
-  for (int half = 0; half < 2; ++half) {
-    Vec4 acc[kMR][2] = {};
-    const float* bh = b + half * 8;
-#pragma GCC unroll 4
-    for (int64_t p = 0; p < kc; ++p) {
-      Vec4 b0, b1;
-      std::memcpy(&b0, bh + p * kNR, sizeof b0);
-      std::memcpy(&b1, bh + p * kNR + 4, sizeof b1);
-      const float* ap = a + p * kMR;
-#pragma GCC unroll 6
-      for (int i = 0; i < kMR; ++i) {
-        acc[i][0] += ap[i] * b0;
-        acc[i][1] += ap[i] * b1;
-      }
-    }
-#pragma GCC unroll 6
-    for (int i = 0; i < kMR; ++i) {
-      float* row = c + i * ldc + half * 8;
-      if (accumulate) {
-        Vec4 c0, c1;
-        std::memcpy(&c0, row, sizeof c0);
-        std::memcpy(&c1, row + 4, sizeof c1);
-        acc[i][0] += c0;
-        acc[i][1] += c1;
-      }
-      std::memcpy(row, &acc[i][0], sizeof acc[i][0]);
-      std::memcpy(row + 4, &acc[i][1], sizeof acc[i][1]);
-    }
-  }
+void microkernel_generic(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+  for (int half = 0; half < 2; ++half) microkernel_strip<Vec4>(kc, a, b + half * 8, c + half * 8, ldc, accumulate);
 }
 
 bool use_avx2_fma() {
