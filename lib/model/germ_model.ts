@@ -16,8 +16,6 @@ import { BpeTokenizer } from '../tokenizer';
 import { Batcher, type Job } from './batcher';
 import type { Classification, EmbedOptions, Embedding, LoadOptions, MaskPrediction, ModelInfo, RequestOptions } from './types';
 
-export type * from './types';
-
 const MASK_TEXT = '[MASK]';
 
 function arg(message: string): GermError {
