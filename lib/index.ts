@@ -98,8 +98,12 @@ export {
   Nf4Tensor,
   type QuantBits,
   type QuantGranularity,
+  type QuantizeActivationsOptions,
   type QuantizeOptions,
+  type QuantizedLinearOptions,
   QuantizedTensor,
   quantize,
+  quantizeActivations,
   quantizeNf4,
+  quantizedLinear,
 } from './quant/index';

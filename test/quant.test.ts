@@ -6,10 +6,11 @@
 // to even (cuda/quant/quant_math.h).
 import { expect, it } from 'vitest';
 import {
-  GermError, NF4_VALUES, type QuantBits, type QuantGranularity, type Tensor, quantize, quantizeNf4, tensor,
+  NF4_VALUES, type QuantBits, type QuantGranularity, type Tensor, quantize, quantizeNf4, tensor,
 } from '../lib/index';
 import { expectClose } from './helpers/compare';
 import { describeDevices } from './helpers/devices';
+import { expectExact, expectGermError } from './helpers/exact';
 import { roundTo } from './helpers/float16';
 import {
   NF4_PUBLISHED, dynamicMap, qrange, refCode, refNf4, refParams, unpackCodes,
@@ -20,24 +21,6 @@ const f = Math.fround;
 
 async function host(t: Tensor): Promise<number[]> {
   return Array.from((await t.data()) as ArrayLike<number>);
-}
-
-function expectExact(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
-  expect(got.length, `${what} length`).toBe(want.length);
-  for (let i = 0; i < want.length; i++)
-    if (got[i] !== want[i]) expect.fail(`${what}: element ${i} is ${got[i]}, want ${want[i]}`);
-}
-
-function expectGermError(fn: () => unknown, code: string, text: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(GermError);
-    expect((e as GermError).code).toBe(code);
-    expect((e as GermError).message).toMatch(text);
-    return;
-  }
-  expect.fail(`expected a GermError ${code}`);
 }
 
 /** The scale groups of a [rows, cols] tensor: [start of row, first col, length] per scale. */

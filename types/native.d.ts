@@ -69,6 +69,26 @@ export interface NativeQuantOptions {
   groupSize?: number;
 }
 
+// ---- quantized GEMMs (cpp/napi/qgemm_bindings.cc)
+export interface NativeQLinearOptions {
+  bias?: NativeTensor | null;
+  gelu?: boolean;
+  outDtype: DTypeName;
+}
+/** A 4-bit weight [n, k] as lib/quant stores it (NF4: scale is the absmax, f32 or u8 codes). */
+export interface NativeW4Weight {
+  format: 'int4' | 'nf4';
+  q: NativeTensor;
+  scale: NativeTensor;
+  zero?: NativeTensor | null;
+  absmax2?: NativeTensor | null;
+  offset?: NativeTensor | null;
+  granularity?: NativeQuantGranularity;
+  /** int4: the group size (any value for tensor / channel); NF4: the block size */
+  groupSize: number;
+  shape: number[];
+}
+
 export interface NativeAddon {
   NativeTensor: Function;
   setErrorClass(ctor: new (message: string, code: never) => Error): void;
@@ -124,4 +144,11 @@ export interface NativeAddon {
     [NativeTensor, NativeTensor, NativeTensor | null, NativeTensor | null];
   dequantizeNf4(codes: NativeTensor, absmax: NativeTensor, absmax2: NativeTensor | null, offset: NativeTensor | null,
                 blockSize: number, shape: number[], dtype: DTypeName): NativeTensor;
+
+  // quantized GEMMs
+  /** Per-token symmetric codes of x / smooth: [q i8 like x, scale f32 [...leading]]. */
+  quantizeTokens(x: NativeTensor, smooth: NativeTensor | null, bits: number): [NativeTensor, NativeTensor];
+  qlinearW8A8(xq: NativeTensor, sx: NativeTensor, wq: NativeTensor, sw: NativeTensor,
+              opts: NativeQLinearOptions): NativeTensor;
+  qlinearW4(x: NativeTensor, w: NativeW4Weight, opts: NativeQLinearOptions): NativeTensor;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 #include "../../cuda/attention/attention_params.h"
 #include "../../cuda/common/kernel_types.h"
+#include "../../cuda/qgemm/qgemm_args.h"
 #include "../../cuda/quant/quant_math.h"
 #include "device.h"
 #include "executor.h"
@@ -92,6 +93,11 @@ class Backend {
   virtual void dequantize(const kernels::DequantArgs& a) = 0;
   virtual void nf4_quantize(const kernels::Nf4Args& a) = 0;
   virtual void nf4_dequantize(const kernels::Nf4Args& a) = 0;
+  // Quantized GEMMs (contract: cuda/qgemm/qgemm_args.h): per-token int8
+  // activation quantization (optionally smoothed), W8A8, weight-only 4-bit.
+  virtual void quantize_tokens(const kernels::TokenQuantArgs& a) = 0;
+  virtual void qgemm_w8a8(const kernels::W8A8Args& a) = 0;
+  virtual void qgemm_w4(const kernels::W4Args& a) = 0;
 
   // Host memory the device can read fast, for uploads: pinned on CUDA. The
   // caller fills it on its own thread, then queues copy_from_host from it.

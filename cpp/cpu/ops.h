@@ -8,6 +8,7 @@
 #include "../../cuda/common/kernel_types.h"
 #include "../../cuda/stats/moments.h"
 #include "../../cuda/quant/quant_math.h"
+#include "../../cuda/qgemm/qgemm_args.h"
 
 namespace germ::cpu {
 
@@ -67,5 +68,9 @@ void quantize(const kernels::QuantArgs& args);
 void dequantize(const kernels::DequantArgs& args);
 void nf4_quantize(const kernels::Nf4Args& args);
 void nf4_dequantize(const kernels::Nf4Args& args);
+// --- quantized GEMMs (qgemm.cc, qgemm_w4.cc; contract: cuda/qgemm/qgemm_args.h)
+void quantize_tokens(const kernels::TokenQuantArgs& args);
+void qgemm_w8a8(const kernels::W8A8Args& args);  // exact int32 dot products
+void qgemm_w4(const kernels::W4Args& args);
 
 }  // namespace germ::cpu

@@ -6,6 +6,7 @@
 #include "../../cuda/embedding/embedding.h"
 #include "../../cuda/gemm/gemm.h"
 #include "../../cuda/norm/layernorm.h"
+#include "../../cuda/qgemm/qgemm.h"
 #include "../../cuda/quant/quant.h"
 #include "../../cuda/reduce/reduce.h"
 #include "../../cuda/stats/stats.h"
@@ -141,6 +142,19 @@ void CudaBackend::nf4_quantize(const kernels::Nf4Args& a) {
 }
 void CudaBackend::nf4_dequantize(const kernels::Nf4Args& a) {
   cuda_check(kernels::nf4_dequantize(a, stream_), "nf4 dequantize kernel");
+}
+
+// quantized GEMMs: split-K partial sums live in scratch for the task's duration
+void CudaBackend::quantize_tokens(const kernels::TokenQuantArgs& a) {
+  cuda_check(kernels::quantize_tokens(a, stream_), "token quantize kernel");
+}
+void CudaBackend::qgemm_w8a8(const kernels::W8A8Args& a) {
+  StoragePtr scratch = scratch_bytes(kernels::qgemm_w8a8_workspace_bytes(a));
+  cuda_check(kernels::qgemm_w8a8(a, scratch ? scratch->data() : nullptr, stream_), "W8A8 GEMM kernel");
+}
+void CudaBackend::qgemm_w4(const kernels::W4Args& a) {
+  StoragePtr scratch = scratch_bytes(kernels::qgemm_w4_workspace_bytes(a));
+  cuda_check(kernels::qgemm_w4(a, scratch ? scratch->data() : nullptr, stream_), "weight-only 4-bit GEMM kernel");
 }
 
 void CudaBackend::fill_zero(void* dst, size_t nbytes) {

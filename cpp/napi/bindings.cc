@@ -346,6 +346,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
   register_stats_bindings(env, exports);  // outlier statistics
   register_quant_bindings(env, exports);
+  register_qgemm_bindings(env, exports);
 }
 
 }  // namespace germ::napi

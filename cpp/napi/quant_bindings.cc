@@ -4,18 +4,28 @@
 #include "args.h"
 #include "bindings.h"
 #include "js_errors.h"
+#include "quant_args.h"
 #include "tensor_object.h"
 
 namespace germ::napi {
-
-namespace {
-
-using Info = const Napi::CallbackInfo&;
 
 TensorPtr optional_tensor(Napi::Env env, const Napi::Value& v, const char* what) {
   if (v.IsUndefined() || v.IsNull()) return nullptr;
   return TensorObject::unwrap(env, v, what);
 }
+
+ops::QuantGranularity arg_granularity(const Napi::Value& v) {
+  const std::string g = arg_string(v, "granularity");
+  if (g == "tensor") return ops::QuantGranularity::Tensor;
+  if (g == "channel") return ops::QuantGranularity::Channel;
+  if (g == "token") return ops::QuantGranularity::Token;
+  if (g == "group") return ops::QuantGranularity::Group;
+  throw GermError(ErrorCode::InvalidArgument, "granularity must be 'tensor', 'channel', 'token' or 'group', got '" + g + "'");
+}
+
+namespace {
+
+using Info = const Napi::CallbackInfo&;
 
 Napi::Value wrap_all(Napi::Env env, const TensorPtr* ts, uint32_t n) {
   Napi::Array a = Napi::Array::New(env, n);
@@ -30,16 +40,7 @@ void common_options(const Napi::Object& obj, Opts& o) {
   if (has("bits")) o.bits = static_cast<int>(arg_number(obj.Get("bits"), "bits"));
   if (has("symmetric")) o.symmetric = arg_bool(obj.Get("symmetric"), "symmetric");
   if (has("groupSize")) o.group_size = static_cast<int64_t>(arg_number(obj.Get("groupSize"), "groupSize"));
-  if (has("granularity")) {
-    const std::string g = arg_string(obj.Get("granularity"), "granularity");
-    if (g == "tensor") o.granularity = ops::QuantGranularity::Tensor;
-    else if (g == "channel") o.granularity = ops::QuantGranularity::Channel;
-    else if (g == "token") o.granularity = ops::QuantGranularity::Token;
-    else if (g == "group") o.granularity = ops::QuantGranularity::Group;
-    else
-      throw GermError(ErrorCode::InvalidArgument,
-                      "granularity must be 'tensor', 'channel', 'token' or 'group', got '" + g + "'");
-  }
+  if (has("granularity")) o.granularity = arg_granularity(obj.Get("granularity"));
 }
 
 Napi::Object options_object(const Napi::Value& v, const char* op) {

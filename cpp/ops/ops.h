@@ -144,6 +144,37 @@ std::array<TensorPtr, 4> quantize_nf4(const TensorPtr& x, int64_t block, bool do
 TensorPtr dequantize_nf4(const TensorPtr& codes, const TensorPtr& absmax, const TensorPtr& absmax2,
                          const TensorPtr& offset, int64_t block, const Shape& shape, DType dtype);
 
+// --- quantized GEMMs (qgemm_ops.cc; contract: cuda/qgemm/qgemm_args.h).
+// x [..., k] float; smooth f32 [k] or null (SmoothQuant: x / smooth is what
+// is quantized); bits 8 or 6. returns {q i8 like x, scale f32 [...]}: the
+// layout of quantize(x, {granularity: 'token'}), which it equals without smooth.
+std::array<TensorPtr, 2> quantize_tokens(const TensorPtr& x, const TensorPtr& smooth, int bits);
+// What follows the dot products: bias [n] (any float dtype; applied in f32),
+// exact GELU, the output dtype (f32 / f16 / bf16; W8A8 also i32 = the raw
+// int32 sums, with no bias or GELU).
+struct QLinearOptions {
+  TensorPtr bias;
+  bool gelu = false;
+  DType out_dtype = DType::F32;
+};
+// xq i8 [..., k] with sx f32 [...] (one scale per token), wq i8 [n, k] with sw
+// f32 [n] (per channel) or [1] (per tensor) -> y [..., n].
+TensorPtr qlinear_w8a8(const TensorPtr& xq, const TensorPtr& sx, const TensorPtr& wq, const TensorPtr& sw,
+                       const QLinearOptions& o);
+// A 4-bit weight [n, k] as lib/quant stores it: uniform int4 (q u8 [n, k/2],
+// scale / zero f32 per tensor, channel or group) or NF4 (codes u8 [n k / 2],
+// absmax f32 [nblocks], or u8 codes with absmax2 and offset under double
+// quantization; k must be a multiple of the block).
+struct W4Weight {
+  kernels::W4Codes codes = kernels::W4Codes::Int4Sym;
+  TensorPtr q, scale, zero, absmax2, offset;
+  QuantGranularity granularity = QuantGranularity::Group;  // int4 only
+  int64_t group = 0;  // int4 group size, or the NF4 block size
+  Shape shape;        // [n, k]
+};
+// x f16 / bf16 [..., k] -> y [..., n] = epilogue(x @ dequantize(w, x.dtype)^T).
+TensorPtr qlinear_w4(const TensorPtr& x, const W4Weight& w, const QLinearOptions& o);
+
 // --- shared checks (checks.cc)
 void require_same_device(const char* op, std::initializer_list<const TensorPtr*> ts);
 void require_float(const char* op, const TensorPtr& t);

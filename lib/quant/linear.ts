@@ -1,0 +1,111 @@
+// Quantized linear layers: y = x W^T (+ bias) (GELU) with W quantized by
+// quantize() or quantizeNf4(), computed by fused GEMMs (cuda/qgemm/, and on
+// the CPU cpp/cpu/qgemm*.cc). Which GEMM runs follows from the weight:
+//
+// - 8- or 6-bit symmetric, per channel (or per tensor): W8A8 (W6A6). x is
+//   quantized per token on the fly (symmetric, actBits, default the weight's
+//   bits) unless it already is a QuantizedTensor; int8 tensor cores, exact
+//   int32 sums, then (sx[i] * sw[j]) * acc + bias, GELU, cast.
+// - 4-bit (int4 per group / channel / tensor, symmetric or not) or NF4 (with
+//   or without double quantization): weight-only (W4A16 / NF4-A16). x stays
+//   f16 / bf16; the weight is dequantized inside the GEMM's main loop, so the
+//   result is linear(x, W.dequantize(x.dtype), bias) up to f32 summation order.
+//
+// SmoothQuant (`smooth`): with a per-input-channel scale s, X W^T = (X
+// diag(s)^-1)(W diag(s))^T. Quantize the weight once from W diag(s)
+// (quantize(w.mul(s), ...)) and pass s here: the per-token activation
+// quantizer divides x by s inside its one pass (no extra kernel, no extra
+// copy of x), so a calibrated model needs nothing else.
+import type { NativeQLinearOptions } from '../../types/native';
+import { type DType, checkDType } from '../dtype';
+import { GermError } from '../errors';
+import { native } from '../native';
+import { Tensor } from '../tensor';
+import { Nf4Tensor } from './nf4';
+import { QuantizedTensor } from './uniform';
+
+export interface QuantizeActivationsOptions {
+  bits?: 8 | 6;    // default 8
+  /** SmoothQuant's per-input-channel scale s (f32 [in]): x / s is quantized. */
+  smooth?: Tensor;
+}
+
+/**
+ * Per-token symmetric quantization of activations [..., in] (one scale per
+ * row), in one kernel. Without `smooth` it equals quantize(x, { granularity:
+ * 'token', bits }) bit for bit.
+ */
+export function quantizeActivations(x: Tensor, options: QuantizeActivationsOptions = {}): QuantizedTensor {
+  const bits = options.bits ?? 8;
+  const [q, scale] = native().quantizeTokens(x.handle, options.smooth?.handle ?? null, bits);
+  return new QuantizedTensor(new Tensor(q), new Tensor(scale), undefined, bits, true, 'token', 0, [...x.shape]);
+}
+
+export interface QuantizedLinearOptions {
+  /** [out], any float dtype (applied in f32). */
+  bias?: Tensor;
+  /** Exact (erf) GELU after the bias. */
+  gelu?: boolean;
+  /**
+   * f32, f16 or bf16; default x's dtype (f32 when x is a QuantizedTensor).
+   * W8A8 also takes 'i32': the exact int32 sums of codes, with no scales, bias or GELU.
+   */
+  outDtype?: DType;
+  /** W8A8 only: SmoothQuant's per-input-channel scale (see above). */
+  smooth?: Tensor;
+  /** W8A8 only: activation bits when x is quantized here (default: the weight's bits). */
+  actBits?: 8 | 6;
+}
+
+function fail(message: string, code: 'ERR_INVALID_ARGUMENT' | 'ERR_DTYPE' = 'ERR_INVALID_ARGUMENT'): never {
+  throw new GermError(`quantizedLinear: ${message}`, code);
+}
+
+function epilogue(x: Tensor | QuantizedTensor, o: QuantizedLinearOptions): NativeQLinearOptions {
+  const outDtype = checkDType(o.outDtype ?? (x instanceof Tensor ? x.dtype : 'f32'));
+  return { bias: o.bias?.handle ?? null, gelu: o.gelu ?? false, outDtype };
+}
+
+function w8a8(x: Tensor | QuantizedTensor, w: QuantizedTensor, o: QuantizedLinearOptions): Tensor {
+  if (!w.symmetric || (w.granularity !== 'channel' && w.granularity !== 'tensor'))
+    fail(`an ${w.bits}-bit weight must be symmetric and per channel (or per tensor) for W8A8, ` +
+      `got ${w.symmetric ? 'symmetric' : 'asymmetric'} per ${w.granularity}`);
+  let xq: QuantizedTensor;
+  if (x instanceof QuantizedTensor) {
+    if (o.smooth || o.actBits) fail('x is already quantized: smooth and actBits apply when quantizedLinear quantizes x');
+    if (!x.symmetric || x.bits === 4 || x.granularity !== 'token')
+      fail(`quantized activations must be symmetric 8- or 6-bit per token, got ${x.bits}-bit ` +
+        `${x.symmetric ? 'symmetric' : 'asymmetric'} per ${x.granularity}`);
+    xq = x;
+  } else {
+    xq = quantizeActivations(x, { bits: o.actBits ?? (w.bits === 6 ? 6 : 8), smooth: o.smooth });
+  }
+  try {
+    return new Tensor(native().qlinearW8A8(xq.q.handle, xq.scale.handle, w.q.handle, w.scale.handle, epilogue(x, o)));
+  } finally {
+    if (xq !== x) xq.dispose();  // safe: queued work keeps its inputs alive
+  }
+}
+
+function weightOnly(x: Tensor | QuantizedTensor, w: QuantizedTensor | Nf4Tensor, o: QuantizedLinearOptions): Tensor {
+  if (!(x instanceof Tensor)) fail('a 4-bit weight-only GEMM takes f16 / bf16 activations, not quantized ones');
+  if (o.smooth || o.actBits) fail('smooth and actBits apply to W8A8 (8- or 6-bit weights) only');
+  const weight = w instanceof Nf4Tensor
+    ? { format: 'nf4' as const, q: w.codes.handle, scale: w.absmax.handle, absmax2: w.absmax2?.handle ?? null,
+      offset: w.offset?.handle ?? null, groupSize: w.blockSize, shape: w.shape }
+    : { format: 'int4' as const, q: w.q.handle, scale: w.scale.handle, zero: w.zero?.handle ?? null,
+      granularity: w.granularity, groupSize: w.groupSize, shape: w.shape };
+  return new Tensor(native().qlinearW4(x.handle, weight, epilogue(x, o)));
+}
+
+/**
+ * y = x W^T (+ bias) (GELU) for a quantized weight W [out, in] (nn.Linear
+ * layout). x: [..., in] float (or a per-token QuantizedTensor for W8A8);
+ * returns [..., out]. Runs on x's device, off the main thread.
+ */
+export function quantizedLinear(x: Tensor | QuantizedTensor, w: QuantizedTensor | Nf4Tensor,
+  options: QuantizedLinearOptions = {}): Tensor {
+  if (w instanceof Nf4Tensor || (w instanceof QuantizedTensor && w.bits === 4)) return weightOnly(x, w, options);
+  if (w instanceof QuantizedTensor) return w8a8(x, w, options);
+  return fail('the weight must be a QuantizedTensor (quantize()) or an Nf4Tensor (quantizeNf4())');
+}

@@ -1,0 +1,284 @@
+// Quantized GEMMs (quantizedLinear, quantizeActivations) against float64
+// references computed here. Integer paths are exact: the int32 sums of codes
+// (outDtype 'i32') and the activation codes must equal the reference, and on a
+// GPU the CPU backend's, element for element. Float outputs are checked with
+// the error bound of their f32 arithmetic plus one output rounding.
+import { expect, it } from 'vitest';
+import {
+  QuantizedTensor, type Tensor, linear, quantize, quantizeActivations, quantizeNf4, quantizedLinear, tensor,
+} from '../lib/index';
+import { expectClose, maxAbs } from './helpers/compare';
+import { describeDevices } from './helpers/devices';
+import { expectExact, expectGermError } from './helpers/exact';
+import { EPS, roundTo } from './helpers/float16';
+import { refCode, refParams } from './helpers/quant_ref';
+import { rng, randn } from './helpers/random';
+import { gelu64 } from './helpers/reference';
+
+const f = Math.fround;
+type FloatOut = 'f32' | 'f16' | 'bf16';
+
+/** The elements of t; `host` also disposes it (for results), `peek` leaves it. */
+async function peek(t: Tensor): Promise<number[]> {
+  return Array.from((await t.data()) as ArrayLike<number>);
+}
+async function host(t: Tensor): Promise<number[]> {
+  try {
+    return await peek(t);
+  } finally {
+    t.dispose();
+  }
+}
+
+function randInts(n: number, seed: number, lo: number, hi: number): Int8Array {
+  const r = rng(seed);
+  return Int8Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
+}
+
+/** Exact int32 sums of codes: x [m, k] . w [n, k]. */
+function intSums(x: ArrayLike<number>, w: ArrayLike<number>, m: number, k: number, n: number): Int32Array {
+  const out = new Int32Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let c = 0; c < k; c++) s += x[i * k + c] * w[j * k + c];
+      out[i * n + j] = s;
+    }
+  return out;
+}
+
+/** epilogue(v) in float64: bias, exact GELU, one rounding into the output dtype. */
+function finish(v: number, bias: number | undefined, gelu: boolean, out: FloatOut): number {
+  let y = v + (bias ?? 0);
+  if (gelu) y = gelu64(y);
+  return roundTo(out, y);
+}
+
+// [m, k, n]: tiny odd sizes (scalar edge paths), tile multiples, and K not a multiple of any tile.
+const W8_SIZES: [number, number, number][] = [
+  [1, 7, 13], [3, 17, 33], [1, 64, 8], [16, 64, 48], [5, 96, 70], [33, 768, 130], [130, 272, 257],
+];
+
+describeDevices('quantizedLinear W8A8', (device) => {
+  for (const [m, k, n] of W8_SIZES)
+    it(`exact int32 sums ${m}x${k}x${n}`, async () => {
+      // Full code range, -128 included, on both operands.
+      const xc = randInts(m * k, m + k, -128, 127), wc = randInts(n * k, n + k, -128, 127);
+      const run = async (d: string) => {
+        const xq = new QuantizedTensor(tensor(xc, [m, k], { dtype: 'i8', device: d }), tensor(new Float32Array(m).fill(1), [m], { device: d }),
+          undefined, 8, true, 'token', 0, [m, k]);
+        const wq = new QuantizedTensor(tensor(wc, [n, k], { dtype: 'i8', device: d }), tensor(new Float32Array(n).fill(1), [n], { device: d }),
+          undefined, 8, true, 'channel', 0, [n, k]);
+        const y = quantizedLinear(xq, wq, { outDtype: 'i32' });
+        expect(y.dtype).toBe('i32');
+        expect(y.shape).toEqual([m, n]);
+        xq.dispose();
+        wq.dispose();
+        return host(y);
+      };
+      const got = await run(device);
+      expectExact(got, intSums(xc, wc, m, k, n), 'int32 sums');
+      if (device !== 'cpu') expectExact(got, await run('cpu'), 'int32 sums vs cpu');
+    });
+
+  it('int32 sums at the extremes (-128 * -128 over k = 4096)', async () => {
+    const k = 4096, xc = new Int8Array(2 * k).fill(-128), wc = new Int8Array(3 * k).fill(-128);
+    wc.fill(127, k, 2 * k);
+    const xq = new QuantizedTensor(tensor(xc, [2, k], { dtype: 'i8', device }), tensor([1, 1], [2], { device }), undefined, 8, true, 'token', 0, [2, k]);
+    const wq = new QuantizedTensor(tensor(wc, [3, k], { dtype: 'i8', device }), tensor([1], [1], { device }), undefined, 8, true, 'tensor', 0, [3, k]);
+    expectExact(await host(quantizedLinear(xq, wq, { outDtype: 'i32' })), intSums(xc, wc, 2, k, 3), 'extreme sums');
+    xq.dispose();
+    wq.dispose();
+  });
+
+  const floatCases: [number, number, number, FloatOut, boolean][] = [
+    [1, 7, 13, 'f32', false], [3, 17, 33, 'f16', true], [16, 64, 48, 'bf16', true], [33, 768, 130, 'f32', true],
+    [130, 272, 257, 'f16', false], [4, 96, 24, 'bf16', false],
+  ];
+  for (const [m, k, n, out, gelu] of floatCases)
+    for (const xdtype of ['f32', 'f16', 'bf16'] as const)
+      it(`${xdtype} x, ${out} out${gelu ? ', bias + gelu' : ''} ${m}x${k}x${n}`, async () => {
+        const x = Float32Array.from(randn(m * k, m * 7 + k, 1.5), (v) => roundTo(xdtype, v));
+        const w = randn(n * k, n * 3 + k, 0.05), bias = randn(n, n, 0.3);
+        const run = async (d: string) => {
+          const xt = tensor(x, [m, k], { dtype: xdtype, device: d }), wt = tensor(w, [n, k], { device: d });
+          const wq = quantize(wt, { bits: 8, granularity: 'channel' });
+          const xq = quantizeActivations(xt);
+          const bt = gelu ? tensor(bias, [n], { device: d, dtype: 'f16' }) : undefined;
+          const y = quantizedLinear(xt, wq, { outDtype: out, bias: bt, gelu });
+          expect(y.dtype).toBe(out);
+          const r = { y: await host(y), xq: await peek(xq.q), sx: await peek(xq.scale), wq: await peek(wq.q),
+            sw: await peek(wq.scale), b: bt ? await host(bt.cast('f32')) : undefined };
+          for (const t of [xt, wt, wq, xq, bt]) t?.dispose();
+          return r;
+        };
+        const got = await run(device);
+        // Activation codes: exactly quantize(x, { granularity: 'token' })'s arithmetic.
+        for (let i = 0; i < m; i++) {
+          const row = x.subarray(i * k, (i + 1) * k), p = refParams(row, 1, 8, true);
+          expect(got.sx[i]).toBe(p.scale);
+          for (let c = 0; c < k; c++)
+            if (got.xq[i * k + c] !== refCode(row[c], p, 8, true)) expect.fail(`activation code ${i},${c}`);
+        }
+        const acc = intSums(got.xq, got.wq, m, k, n);
+        const want = Array.from(acc, (a, idx) => {
+          const i = Math.floor(idx / n), j = idx % n;
+          return finish(f(f(a) * f(got.sx[i] * got.sw[j])), got.b?.[j], gelu, out);
+        });
+        const tol = { atol: 1e-6 + 2 ** -22 * maxAbs(want), rtol: 2 * EPS[out] + 2 ** -20 };
+        expectClose(got.y, want, tol, 'W8A8 vs float64');
+        // And it approximates the float layer: per-token x per-channel 8-bit error is small.
+        const dense = await host(linear(tensor(x, [m, k], { device: 'cpu' }), tensor(w, [n, k], { device: 'cpu' })));
+        if (!gelu) expectClose(got.y, dense, { atol: 0.03 * maxAbs(dense) + 1e-3, rtol: 0.05 }, 'W8A8 vs the f32 layer');
+        if (device !== 'cpu') {
+          const cpu = await run('cpu');
+          expectExact(got.xq, cpu.xq, 'activation codes vs cpu');
+          expectClose(got.y, cpu.y, tol, 'W8A8 vs cpu');
+        }
+      });
+
+  it('W6A6: 6-bit weights quantize x to 6 bits', async () => {
+    const [m, k, n] = [5, 40, 9];
+    const x = tensor(randn(m * k, 11), [m, k], { device }), w = tensor(randn(n * k, 12, 0.1), [n, k], { device });
+    const wq = quantize(w, { bits: 6, granularity: 'channel' });
+    const xq = quantizeActivations(x, { bits: 6 });
+    const codes = await peek(xq.q);
+    expect(Math.max(...codes)).toBeLessThanOrEqual(31);
+    expect(Math.min(...codes)).toBeGreaterThanOrEqual(-32);
+    const a = await host(quantizedLinear(x, wq)), b = await host(quantizedLinear(xq, wq));
+    expectExact(a, b, 'on-the-fly vs pre-quantized activations');
+    for (const t of [x, w, wq, xq]) t.dispose();
+  });
+
+  it('SmoothQuant: x / s quantized per token, weight from W diag(s)', async () => {
+    const [m, k, n] = [6, 48, 20];
+    // An outlier channel (x40) and SmoothQuant's alpha = 0.5 scale for it (sqrt 40); the rest 1.
+    const xv = randn(m * k, 21), s = Float32Array.from({ length: k }, (_, c) => (c === 5 ? f(Math.sqrt(40)) : 1));
+    for (let i = 0; i < m; i++) xv[i * k + 5] *= 40;
+    const x = tensor(xv, [m, k], { device }), st = tensor(s, [k], { device });
+    const w = tensor(randn(n * k, 22, 0.1), [n, k], { device });
+    const xq = quantizeActivations(x, { smooth: st });
+    const codes = await peek(xq.q), scales = await peek(xq.scale);
+    for (let i = 0; i < m; i++) {
+      const row = Array.from({ length: k }, (_, c) => f(xv[i * k + c] / s[c])), p = refParams(row, 1, 8, true);
+      expect(scales[i]).toBe(p.scale);
+      for (let c = 0; c < k; c++) if (codes[i * k + c] !== refCode(row[c], p, 8, true)) expect.fail(`smoothed code ${i},${c}`);
+    }
+    const ws = w.mul(st), wq = quantize(ws, { bits: 8, granularity: 'channel' });
+    const y = await host(quantizedLinear(x, wq, { smooth: st }));
+    const wPlain = quantize(w, { bits: 8, granularity: 'channel' });
+    const plain = await host(quantizedLinear(x, wPlain));
+    const dense = await host(linear(x, w));
+    const err = (a: number[]) => Math.sqrt(a.reduce((acc, v, i) => acc + (v - dense[i]) ** 2, 0));
+    expect(err(y)).toBeLessThan(err(plain));  // what smoothing is for
+    expectClose(y, dense, { atol: 0.03 * maxAbs(dense), rtol: 0.03 }, 'smoothed W8A8 vs the f32 layer');
+    for (const t of [x, st, w, xq, ws, wq, wPlain]) t.dispose();
+  });
+
+  it('leading dims, per-tensor weight scale, M = 0', async () => {
+    const x = tensor(randn(2 * 3 * 16, 31), [2, 3, 16], { device }), w = tensor(randn(5 * 16, 32), [5, 16], { device });
+    const wq = quantize(w, { bits: 8, granularity: 'tensor' });
+    const y = quantizedLinear(x, wq);
+    expect(y.shape).toEqual([2, 3, 5]);
+    expect(y.dtype).toBe('f32');
+    const flat = await host(quantizedLinear(x.reshape([6, 16]), wq));
+    expectExact(await host(y), flat, 'batched vs flat');
+    const empty = quantizedLinear(tensor([], [0, 16], { device }), wq);
+    expect(empty.shape).toEqual([0, 5]);
+    empty.dispose();
+    for (const t of [x, w, wq]) t.dispose();
+  });
+
+  it('bad input is a typed error', () => {
+    const x = tensor(randn(4 * 8, 41), [4, 8], { device }), w = tensor(randn(3 * 8, 42), [3, 8], { device });
+    const wq = quantize(w, { bits: 8, granularity: 'channel' });
+    expectGermError(() => quantizedLinear(tensor(randn(4 * 9, 1), [4, 9], { device }), wq), 'ERR_SHAPE', /k = 9/);
+    expectGermError(() => quantizedLinear(x, wq, { bias: tensor([1, 2], [2], { device }) }), 'ERR_SHAPE', /bias must be \[3\]/);
+    expectGermError(() => quantizedLinear(x, wq, { outDtype: 'i32', gelu: true }), 'ERR_INVALID_ARGUMENT', /raw int32/);
+    expectGermError(() => quantizedLinear(x, wq, { outDtype: 'u8' }), 'ERR_DTYPE', /outDtype/);
+    expectGermError(() => quantizedLinear(x, wq, { smooth: tensor([1, 2, 3], [3], { device }) }), 'ERR_SHAPE', /smooth must be \[8\]/);
+    const asym = quantize(w, { bits: 8, symmetric: false, granularity: 'channel' });
+    expectGermError(() => quantizedLinear(x, asym), 'ERR_INVALID_ARGUMENT', /symmetric and per channel/);
+    const xt = quantize(x, { bits: 8, granularity: 'tensor' });
+    expectGermError(() => quantizedLinear(xt, wq), 'ERR_INVALID_ARGUMENT', /per token/);
+    expectGermError(() => quantizeActivations(x, { bits: 4 as 8 }), 'ERR_INVALID_ARGUMENT', /bits must be 8 or 6/);
+    expectGermError(() => quantizeActivations(tensor([1, 2], [2], { device, dtype: 'i32' })), 'ERR_DTYPE', /float/);
+    for (const t of [x, w, wq, asym, xt]) t.dispose();
+  });
+});
+
+// ---- weight-only 4-bit
+
+interface W4Case { m: number; k: number; n: number; fmt: 'int4' | 'nf4'; sym?: boolean; gran?: 'group' | 'channel' | 'tensor'; gs?: number; dq?: boolean }
+const W4_CASES: W4Case[] = [
+  { m: 1, k: 14, n: 13, fmt: 'int4', gran: 'channel' },
+  { m: 3, k: 34, n: 17, fmt: 'int4', sym: false, gran: 'tensor' },
+  { m: 1, k: 128, n: 13, fmt: 'int4', gran: 'group', gs: 64 },
+  { m: 5, k: 192, n: 33, fmt: 'int4', sym: false, gran: 'group', gs: 64 },
+  { m: 17, k: 256, n: 70, fmt: 'int4', gran: 'group', gs: 128 },
+  { m: 130, k: 384, n: 72, fmt: 'int4', sym: false, gran: 'group', gs: 128 },
+  { m: 1, k: 64, n: 7, fmt: 'nf4', gs: 64, dq: false },
+  { m: 3, k: 128, n: 33, fmt: 'nf4', gs: 64, dq: true },
+  { m: 20, k: 192, n: 65, fmt: 'nf4', gs: 64, dq: true },
+  { m: 64, k: 768, n: 96, fmt: 'nf4', gs: 64, dq: true },
+];
+
+describeDevices('quantizedLinear weight-only 4-bit', (device) => {
+  for (const c of W4_CASES)
+    for (const xdtype of ['f16', 'bf16'] as const) {
+      const out: FloatOut = c.m % 2 ? 'f32' : xdtype, gelu = c.n % 2 === 1;
+      const name = c.fmt === 'nf4' ? `NF4 block ${c.gs}${c.dq ? ' double-quant' : ''}`
+        : `int4 ${c.sym === false ? 'asym' : 'sym'} per-${c.gran}${c.gs ? ` g${c.gs}` : ''}`;
+      it(`${name}, ${xdtype} x, ${out} out${gelu ? ', bias + gelu' : ''} ${c.m}x${c.k}x${c.n}`, async () => {
+        const { m, k, n } = c;
+        const x = Float32Array.from(randn(m * k, m + 3 * k), (v) => roundTo(xdtype, v));
+        const w = randn(n * k, n + 5 * k, 0.1), bias = randn(n, 2 * n, 0.5);
+        const run = async (d: string) => {
+          const xt = tensor(x, [m, k], { dtype: xdtype, device: d }), wt = tensor(w, [n, k], { device: d });
+          const wq = c.fmt === 'nf4' ? quantizeNf4(wt, { blockSize: c.gs, doubleQuant: c.dq })
+            : quantize(wt, { bits: 4, symmetric: c.sym ?? true, granularity: c.gran, groupSize: c.gs ?? 128 });
+          const bt = gelu ? tensor(bias, [n], { device: d }) : undefined;
+          const y = quantizedLinear(xt, wq, { bias: bt, gelu, outDtype: out });
+          expect(y.shape).toEqual([m, n]);
+          const r = { y: await host(y), wd: await host(wq.dequantize(xdtype)) };
+          for (const t of [xt, wt, wq, bt]) t?.dispose();
+          return r;
+        };
+        const got = await run(device);
+        // Reference: x @ dequantize(W, x.dtype)^T in float64, and the f32 summation bound.
+        const want: number[] = [], bound: number[] = [];
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let s = 0, a = 0;
+            for (let q = 0; q < k; q++) {
+              s += x[i * k + q] * got.wd[j * k + q];
+              a += Math.abs(x[i * k + q] * got.wd[j * k + q]);
+            }
+            want.push(finish(s, gelu ? bias[j] : undefined, gelu, out));
+            bound.push(1.2 * k * 2 ** -24 * a + 2.2 * EPS[out] * Math.abs(want[want.length - 1]) + 1e-6);
+          }
+        for (let i = 0; i < want.length; i++)
+          if (!(Math.abs(got.y[i] - want[i]) <= bound[i])) expect.fail(`element ${i}: ${got.y[i]}, want ${want[i]} (bound ${bound[i]})`);
+        if (device !== 'cpu') {
+          const cpu = await run('cpu');
+          expectExact(got.wd, cpu.wd, 'dequantized weight vs cpu');
+          for (let i = 0; i < want.length; i++)
+            if (!(Math.abs(got.y[i] - cpu.y[i]) <= 2 * bound[i])) expect.fail(`vs cpu ${i}: ${got.y[i]}, cpu ${cpu.y[i]}`);
+        }
+      });
+    }
+
+  it('bad input is a typed error', () => {
+    const x = tensor(randn(2 * 64, 51), [2, 64], { device, dtype: 'f16' }), w = tensor(randn(4 * 64, 52), [4, 64], { device });
+    const q4 = quantize(w, { bits: 4, granularity: 'group', groupSize: 64 }), nf4 = quantizeNf4(w, { blockSize: 64 });
+    expectGermError(() => quantizedLinear(x.cast('f32'), q4), 'ERR_DTYPE', /f16 or bf16/);
+    expectGermError(() => quantizedLinear(tensor(randn(2 * 32, 1), [2, 32], { device, dtype: 'f16' }), nf4), 'ERR_SHAPE', /k = 32/);
+    expectGermError(() => quantizedLinear(x, q4, { outDtype: 'i32' }), 'ERR_DTYPE', /outDtype/);
+    expectGermError(() => quantizedLinear(x, q4, { smooth: tensor(new Float32Array(64).fill(1), [64], { device }) }), 'ERR_INVALID_ARGUMENT', /W8A8/);
+    const odd = quantizeNf4(tensor(randn(4 * 96, 53), [4, 96], { device }), { blockSize: 64 });
+    expectGermError(() => quantizedLinear(tensor(randn(96, 2), [1, 96], { device, dtype: 'f16' }), odd), 'ERR_SHAPE', /blockSize 64 must divide k = 96/);
+    const xq = quantizeActivations(x);
+    expectGermError(() => quantizedLinear(xq, q4), 'ERR_INVALID_ARGUMENT', /not quantized ones/);
+    for (const t of [x, w, q4, nf4, odd, xq]) t.dispose();
+  });
+});
