@@ -8,6 +8,8 @@ export interface TorchBaseline {
   torch: string;
   matmul: { dtype: string; m: number; k: number; n: number; ms: number }[];
   h2d?: { bytes: number; pinned_gbs: number; pageable_gbs: number };
+  /** NF4 (blocks of `block`, double-quantized absmax) dequantized in PyTorch, then cuBLAS f16. */
+  nf4_matmul?: { m: number; k: number; n: number; block: number; ms: number }[];
 }
 
 export function torchBaseline(jobs: object): TorchBaseline | string {

@@ -1,9 +1,10 @@
-// npm run bench [-- --json] [-- --cpu-only] [-- --only=matmul|attention|encoder|encoder-cpu]: every figure is a ratio to a named
+// npm run bench [-- --json] [-- --cpu-only] [-- --only=matmul|qgemm|attention|encoder|encoder-cpu]: every figure is a ratio to a named
 // baseline measured in this same run on this same machine.
 import { devices } from '../lib/index';
 import { benchAttentionGpu } from './attention_gpu';
 import { benchCopyGpu } from './copy_gpu';
 import { benchEncoder } from './encoder';
+import { benchQgemmGpu } from './gemm';
 import { benchMatmulCpu } from './matmul_cpu';
 import { benchMatmulGpu } from './matmul_gpu';
 import { progress, rows } from './report';
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
       if (typeof base === 'string') progress(base);
       await benchCopyGpu('cuda:0', base);
     }
+    if (want('qgemm')) await benchQgemmGpu('cuda:0');
     if (want('attention')) await benchAttentionGpu('cuda:0');
     if (want('encoder')) await benchEncoder('cuda:0');
   } else {

@@ -1,0 +1,94 @@
+// What the quantized GEMM kernels share: the epilogue (bias, exact GELU, one
+// rounding into the output), the split-K plan and its ordered reduction, the
+// output-dtype dispatch, and which PTX a loaded kernel was built from.
+#pragma once
+#include <cstdint>
+#include <type_traits>
+#include "../common/dtype_io.cuh"
+#include "../common/launch_utils.cuh"
+#include "qgemm_math.h"
+
+namespace germ::kernels::qgemm_detail {
+
+// Exact GELU written with erfc (no cancellation for x << 0), as the
+// elementwise kernels and the CPU backend write it.
+__device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * erfcf(-x * 0.70710678118654752f); }
+
+// y[row, col] = cast(gelu?(v + bias[col])).
+template <typename Out>
+__device__ __forceinline__ void store_epilogue(const QEpilogue& ep, int64_t n, int64_t row, int64_t col, float v) {
+  if (ep.bias) v = add_rn(v, ep.bias[col]);
+  if (ep.gelu) v = gelu_erf(v);
+  static_cast<Out*>(ep.y)[row * n + col] = from_f32<Out>(v);
+}
+
+// Output dtype -> C++ type: f32 / f16 / bf16, and i32 (raw W8A8 sums) where allowed.
+template <class F>
+cudaError_t dispatch_out(KDType dt, bool allow_i32, F&& f) {
+  if (dt == KDType::I32) return allow_i32 ? f(int32_t{}) : cudaErrorInvalidValue;
+  return dispatch_float_dtype(dt, f);
+}
+
+// Split-K: how many slices of K the blocks of `tiles` output tiles share.
+// Enough blocks for two waves of the GPU, each slice at least kMinKTiles
+// k-tiles long (shorter ones would spend their time filling the pipeline).
+inline int split_k(int64_t tiles, int64_t ktiles, int sm_count) {
+  constexpr int64_t kMinKTiles = 2, kMaxSplits = 16;
+  int64_t s = ceil_div(2 * int64_t(sm_count), tiles);
+  s = s < kMaxSplits ? s : kMaxSplits;
+  const int64_t by_k = ktiles / kMinKTiles;
+  s = s < by_k ? s : by_k;
+  return static_cast<int>(s < 1 ? 1 : s);
+}
+
+// K-tiles [*kt0, *kt1) of split `z` out of `splits`.
+__device__ __forceinline__ void split_range(int64_t ktiles, int splits, int z, int64_t* kt0, int64_t* kt1) {
+  const int64_t per = ceil_div(ktiles, splits);
+  *kt0 = min(ktiles, z * per);
+  *kt1 = min(ktiles, *kt0 + per);
+}
+
+// The PTX version (75, 80, 90 ...) the loaded image of `kernel` was compiled
+// from, per device: a compute_75-only build running on an H100 reports 75, so
+// the host asks for the shared memory the kernel's own pipeline needs.
+template <class Kernel>
+cudaError_t ptx_version(Kernel kernel, int* out) {
+  constexpr int kMaxDevices = 64;
+  static int cache[kMaxDevices];
+  int dev = 0;
+  cudaError_t e = cudaGetDevice(&dev);
+  if (e != cudaSuccess) return e;
+  if (dev >= 0 && dev < kMaxDevices && cache[dev] > 0) { *out = cache[dev]; return cudaSuccess; }
+  cudaFuncAttributes fa{};
+  e = cudaFuncGetAttributes(&fa, kernel);
+  if (e != cudaSuccess) return e;
+  if (dev >= 0 && dev < kMaxDevices) cache[dev] = fa.ptxVersion;
+  *out = fa.ptxVersion;
+  return cudaSuccess;
+}
+
+// The dynamic shared memory of a tensor-core kernel: its cp.async ring's
+// (`async_bytes`) when its image is sm_80+ code, else the sm_75 register-
+// staged double buffer's (`regs_bytes`); above the 48 KB default it opts in.
+template <class Kernel>
+cudaError_t kernel_smem(Kernel kernel, int async_bytes, int regs_bytes, int* smem) {
+  int ptx = 0;
+  cudaError_t e = ptx_version(kernel, &ptx);
+  if (e != cudaSuccess) return e;
+  *smem = ptx >= 80 ? async_bytes : regs_bytes;
+  if (*smem <= 48 * 1024) return cudaSuccess;
+  return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, *smem);
+}
+
+// How a launcher runs one GEMM: the tensor-core kernel or the SIMT fallback,
+// which tile config, and the K split (with its workspace of partial sums).
+struct Plan {
+  bool tc = false, large = false;
+  int splits = 1;
+  int64_t tiles = 0;
+  size_t workspace_bytes(int64_t m, int64_t n, size_t elem) const {
+    return splits > 1 ? size_t(splits) * size_t(m) * size_t(n) * elem : 0;
+  }
+};
+
+}  // namespace germ::kernels::qgemm_detail
