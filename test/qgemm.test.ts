@@ -57,6 +57,7 @@ function finish(v: number, bias: number | undefined, gelu: boolean, out: FloatOu
 // [m, k, n]: tiny odd sizes (scalar edge paths), tile multiples, and K not a multiple of any tile.
 const W8_SIZES: [number, number, number][] = [
   [1, 7, 13], [3, 17, 33], [1, 64, 8], [16, 64, 48], [5, 96, 70], [33, 768, 130], [130, 272, 257],
+  [1040, 256, 2100],  // enough 128 x 128 tiles to fill an H100: the large-tile kernel, ragged on both edges
 ];
 
 describeDevices('quantizedLinear W8A8', (device) => {
@@ -221,6 +222,7 @@ const W4_CASES: W4Case[] = [
   { m: 3, k: 128, n: 33, fmt: 'nf4', gs: 64, dq: true },
   { m: 20, k: 192, n: 65, fmt: 'nf4', gs: 64, dq: true },
   { m: 64, k: 768, n: 96, fmt: 'nf4', gs: 64, dq: true },
+  { m: 520, k: 256, n: 2100, fmt: 'int4', gran: 'group', gs: 64 },  // the large-tile kernel on an H100
 ];
 
 describeDevices('quantizedLinear weight-only 4-bit', (device) => {

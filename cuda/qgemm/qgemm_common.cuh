@@ -50,7 +50,10 @@ __device__ __forceinline__ void split_range(int64_t ktiles, int splits, int z, i
 
 // The PTX version (75, 80, 90 ...) the loaded image of `kernel` was compiled
 // from, per device: a compute_75-only build running on an H100 reports 75, so
-// the host asks for the shared memory the kernel's own pipeline needs.
+// the host asks for the shared memory the kernel's own pipeline needs. The
+// cache is per kernel signature, not per kernel: every kernel of one binary
+// is built for the same architecture list, so a device loads the same
+// architecture's image for all of them.
 template <class Kernel>
 cudaError_t ptx_version(Kernel kernel, int* out) {
   constexpr int kMaxDevices = 64;
