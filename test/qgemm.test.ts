@@ -54,6 +54,41 @@ function finish(v: number, bias: number | undefined, gelu: boolean, out: FloatOu
   return roundTo(out, y);
 }
 
+/** Codes [rows, k] in [-8, 7] packed like quantize(): two per byte, even element in the low nibble. */
+function pack4(codes: ArrayLike<number>, rows: number, k: number): Uint8Array {
+  const stride = Math.ceil(k / 2), out = new Uint8Array(rows * stride);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < k; c++) out[r * stride + (c >> 1)] |= (codes[r * k + c] & 15) << (4 * (c & 1));
+  return out;
+}
+
+/** Codes as a QuantizedTensor with unit scales: int8 [rows, k], or (bits 4) packed like quantize(). */
+function codesTensor(codes: Int8Array, rows: number, k: number, bits: 8 | 4, granularity: 'token' | 'channel',
+  device: string): QuantizedTensor {
+  const q = bits === 4 ? tensor(pack4(codes, rows, k), [rows, Math.ceil(k / 2)], { dtype: 'u8', device })
+    : tensor(codes, [rows, k], { dtype: 'i8', device });
+  return new QuantizedTensor(q, tensor(new Float32Array(rows).fill(1), [rows], { device }), undefined, bits, true,
+    granularity, 0, [rows, k]);
+}
+
+/** quantizedLinear's exact int32 sums (outDtype 'i32') for random codes, against the reference and the CPU. */
+async function checkIntSums(device: string, bits: 8 | 4, m: number, k: number, n: number): Promise<void> {
+  const [lo, hi] = bits === 4 ? [-8, 7] : [-128, 127];  // the full range, the negative extreme included
+  const xc = randInts(m * k, 3 * m + k + bits, lo, hi), wc = randInts(n * k, 3 * n + k + bits, lo, hi);
+  const run = async (d: string) => {
+    const xq = codesTensor(xc, m, k, bits, 'token', d), wq = codesTensor(wc, n, k, bits, 'channel', d);
+    const y = quantizedLinear(xq, wq, { outDtype: 'i32' });
+    expect(y.dtype).toBe('i32');
+    expect(y.shape).toEqual([m, n]);
+    xq.dispose();
+    wq.dispose();
+    return host(y);
+  };
+  const got = await run(device);
+  expectExact(got, intSums(xc, wc, m, k, n), 'int32 sums');
+  if (device !== 'cpu') expectExact(got, await run('cpu'), 'int32 sums vs cpu');
+}
+
 // [m, k, n]: tiny odd sizes (scalar edge paths), tile multiples, and K not a multiple of any tile.
 const W8_SIZES: [number, number, number][] = [
   [1, 7, 13], [3, 17, 33], [1, 64, 8], [16, 64, 48], [5, 96, 70], [33, 768, 130], [130, 272, 257],
@@ -62,25 +97,7 @@ const W8_SIZES: [number, number, number][] = [
 
 describeDevices('quantizedLinear W8A8', (device) => {
   for (const [m, k, n] of W8_SIZES)
-    it(`exact int32 sums ${m}x${k}x${n}`, async () => {
-      // Full code range, -128 included, on both operands.
-      const xc = randInts(m * k, m + k, -128, 127), wc = randInts(n * k, n + k, -128, 127);
-      const run = async (d: string) => {
-        const xq = new QuantizedTensor(tensor(xc, [m, k], { dtype: 'i8', device: d }), tensor(new Float32Array(m).fill(1), [m], { device: d }),
-          undefined, 8, true, 'token', 0, [m, k]);
-        const wq = new QuantizedTensor(tensor(wc, [n, k], { dtype: 'i8', device: d }), tensor(new Float32Array(n).fill(1), [n], { device: d }),
-          undefined, 8, true, 'channel', 0, [n, k]);
-        const y = quantizedLinear(xq, wq, { outDtype: 'i32' });
-        expect(y.dtype).toBe('i32');
-        expect(y.shape).toEqual([m, n]);
-        xq.dispose();
-        wq.dispose();
-        return host(y);
-      };
-      const got = await run(device);
-      expectExact(got, intSums(xc, wc, m, k, n), 'int32 sums');
-      if (device !== 'cpu') expectExact(got, await run('cpu'), 'int32 sums vs cpu');
-    });
+    it(`exact int32 sums ${m}x${k}x${n}`, () => checkIntSums(device, 8, m, k, n));
 
   it('int32 sums at the extremes (-128 * -128 over k = 4096)', async () => {
     const k = 4096, xc = new Int8Array(2 * k).fill(-128), wc = new Int8Array(3 * k).fill(-128);
@@ -193,7 +210,7 @@ describeDevices('quantizedLinear W8A8', (device) => {
   it('bad input is a typed error', () => {
     const x = tensor(randn(4 * 8, 41), [4, 8], { device }), w = tensor(randn(3 * 8, 42), [3, 8], { device });
     const wq = quantize(w, { bits: 8, granularity: 'channel' });
-    expectGermError(() => quantizedLinear(tensor(randn(4 * 9, 1), [4, 9], { device }), wq), 'ERR_SHAPE', /k = 9/);
+    expectGermError(() => quantizedLinear(tensor(randn(4 * 9, 1), [4, 9], { device }), wq), 'ERR_SHAPE', /\[4, 9\] but the weight's k is 8/);
     expectGermError(() => quantizedLinear(x, wq, { bias: tensor([1, 2], [2], { device }) }), 'ERR_SHAPE', /bias must be \[3\]/);
     expectGermError(() => quantizedLinear(x, wq, { outDtype: 'i32', gelu: true }), 'ERR_INVALID_ARGUMENT', /raw int32/);
     expectGermError(() => quantizedLinear(x, wq, { outDtype: 'u8' }), 'ERR_DTYPE', /outDtype/);
@@ -202,9 +219,53 @@ describeDevices('quantizedLinear W8A8', (device) => {
     expectGermError(() => quantizedLinear(x, asym), 'ERR_INVALID_ARGUMENT', /symmetric and per channel/);
     const xt = quantize(x, { bits: 8, granularity: 'tensor' });
     expectGermError(() => quantizedLinear(xt, wq), 'ERR_INVALID_ARGUMENT', /per token/);
-    expectGermError(() => quantizeActivations(x, { bits: 4 as 8 }), 'ERR_INVALID_ARGUMENT', /bits must be 8 or 6/);
+    expectGermError(() => quantizeActivations(x, { bits: 5 as 8 }), 'ERR_INVALID_ARGUMENT', /bits must be 8, 6 or 4/);
     expectGermError(() => quantizeActivations(tensor([1, 2], [2], { device, dtype: 'i32' })), 'ERR_DTYPE', /float/);
     for (const t of [x, w, wq, asym, xt]) t.dispose();
+  });
+});
+
+// ---- W4A4: packed signed nibbles on both sides
+
+
+const W4A4_SIZES: [number, number, number][] = [
+  [1, 7, 13], [3, 34, 17], [16, 64, 48], [5, 100, 70], [33, 768, 130], [130, 288, 257], [1040, 256, 2100],
+];
+
+describeDevices('quantizedLinear W4A4', (device) => {
+  for (const [m, k, n] of W4A4_SIZES)
+    it(`exact int32 sums ${m}x${k}x${n}`, () => checkIntSums(device, 4, m, k, n));
+
+  for (const [m, k, n] of [[3, 34, 17], [33, 768, 130]] as [number, number, number][])
+    it(`f16 x quantized to 4 bits per token, bias + gelu ${m}x${k}x${n}`, async () => {
+      const x = Float32Array.from(randn(m * k, m + 2 * k), (v) => roundTo('f16', v));
+      const w = randn(n * k, n + 2 * k, 0.1), bias = randn(n, 5);
+      const xt = tensor(x, [m, k], { dtype: 'f16', device }), wt = tensor(w, [n, k], { device });
+      const bt = tensor(bias, [n], { device });
+      const wq = quantize(wt, { bits: 4, granularity: 'channel' });
+      const xq = quantizeActivations(xt, { bits: 4 }), ref = quantize(xt, { bits: 4, granularity: 'token' });
+      expectExact(await peek(xq.q), await peek(ref.q), 'activation codes vs quantize(token)');
+      expectExact(await peek(xq.scale), await peek(ref.scale), 'activation scales vs quantize(token)');
+      const y = await host(quantizedLinear(xt, wq, { actBits: 4, bias: bt, gelu: true, outDtype: 'f32' }));
+      const unpack = (q: number[], rows: number) => Array.from({ length: rows * k }, (_, i) => {
+        const b = q[Math.floor(i / k) * Math.ceil(k / 2) + ((i % k) >> 1)];
+        return (((i % k) & 1 ? b >> 4 : b & 15) ^ 8) - 8;
+      });
+      const acc = intSums(unpack(await peek(xq.q), m), unpack(await peek(wq.q), n), m, k, n);
+      const sx = await peek(xq.scale), sw = await peek(wq.scale);
+      const want = Array.from(acc, (a, idx) => finish(f(f(a) * f(sx[Math.floor(idx / n)] * sw[idx % n])), bias[idx % n], true, 'f32'));
+      expectClose(y, want, { atol: 1e-6 + 2 ** -22 * maxAbs(want), rtol: 2 ** -20 }, 'W4A4 vs float64');
+      for (const t of [xt, wt, bt, wq, xq, ref]) t.dispose();
+    });
+
+  it('bad input is a typed error', () => {
+    const x = tensor(randn(2 * 64, 61), [2, 64], { device }), w = tensor(randn(3 * 64, 62), [3, 64], { device });
+    const g4 = quantize(w, { bits: 4, granularity: 'group', groupSize: 64 }), w8 = quantize(w, { bits: 8 });
+    expectGermError(() => quantizedLinear(x, g4, { actBits: 4 }), 'ERR_INVALID_ARGUMENT', /per channel \(or per tensor\) for W4A4/);
+    expectGermError(() => quantizedLinear(x, w8, { actBits: 4 }), 'ERR_INVALID_ARGUMENT', /actBits 4 does not pair/);
+    const x4 = quantizeActivations(x, { bits: 4 });
+    expectGermError(() => quantizedLinear(x4, w8), 'ERR_INVALID_ARGUMENT', /8- or 6-bit per token/);
+    for (const t of [x, w, g4, w8, x4]) t.dispose();
   });
 });
 

@@ -146,9 +146,10 @@ export interface NativeAddon {
                 blockSize: number, shape: number[], dtype: DTypeName): NativeTensor;
 
   // quantized GEMMs
-  /** Per-token symmetric codes of x / smooth: [q i8 like x, scale f32 [...leading]]. */
+  /** Per-token symmetric codes of x / smooth: [q (i8 like x; 4-bit: u8 packed), scale f32 [...leading]]. */
   quantizeTokens(x: NativeTensor, smooth: NativeTensor | null, bits: number): [NativeTensor, NativeTensor];
-  qlinearW8A8(xq: NativeTensor, sx: NativeTensor, wq: NativeTensor, sw: NativeTensor,
-              opts: NativeQLinearOptions): NativeTensor;
+  /** Integer GEMM: bits 8 (i8 codes; W8A8 / W6A6) or 4 (packed nibbles; W4A4), k values per row. */
+  qlinearInt(xq: NativeTensor, sx: NativeTensor, wq: NativeTensor, sw: NativeTensor, bits: number, k: number,
+             opts: NativeQLinearOptions): NativeTensor;
   qlinearW4(x: NativeTensor, w: NativeW4Weight, opts: NativeQLinearOptions): NativeTensor;
 }

@@ -96,7 +96,7 @@ class Backend {
   // Quantized GEMMs (contract: cuda/qgemm/qgemm_args.h): per-token int8
   // activation quantization (optionally smoothed), W8A8, weight-only 4-bit.
   virtual void quantize_tokens(const kernels::TokenQuantArgs& a) = 0;
-  virtual void qgemm_w8a8(const kernels::W8A8Args& a) = 0;
+  virtual void qgemm_int(const kernels::IntGemmArgs& a) = 0;
   virtual void qgemm_w4(const kernels::W4Args& a) = 0;
 
   // Host memory the device can read fast, for uploads: pinned on CUDA. The

@@ -70,7 +70,7 @@ void nf4_quantize(const kernels::Nf4Args& args);
 void nf4_dequantize(const kernels::Nf4Args& args);
 // --- quantized GEMMs (qgemm.cc, qgemm_w4.cc; contract: cuda/qgemm/qgemm_args.h)
 void quantize_tokens(const kernels::TokenQuantArgs& args);
-void qgemm_w8a8(const kernels::W8A8Args& args);  // exact int32 dot products
+void qgemm_int(const kernels::IntGemmArgs& args);  // exact int32 dot products
 void qgemm_w4(const kernels::W4Args& args);
 
 }  // namespace germ::cpu

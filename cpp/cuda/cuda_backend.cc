@@ -148,9 +148,9 @@ void CudaBackend::nf4_dequantize(const kernels::Nf4Args& a) {
 void CudaBackend::quantize_tokens(const kernels::TokenQuantArgs& a) {
   cuda_check(kernels::quantize_tokens(a, stream_), "token quantize kernel");
 }
-void CudaBackend::qgemm_w8a8(const kernels::W8A8Args& a) {
-  StoragePtr scratch = scratch_bytes(kernels::qgemm_w8a8_workspace_bytes(a));
-  cuda_check(kernels::qgemm_w8a8(a, scratch ? scratch->data() : nullptr, stream_), "W8A8 GEMM kernel");
+void CudaBackend::qgemm_int(const kernels::IntGemmArgs& a) {
+  StoragePtr scratch = scratch_bytes(kernels::qgemm_int_workspace_bytes(a));
+  cuda_check(kernels::qgemm_int(a, scratch ? scratch->data() : nullptr, stream_), "W8A8 GEMM kernel");
 }
 void CudaBackend::qgemm_w4(const kernels::W4Args& a) {
   StoragePtr scratch = scratch_bytes(kernels::qgemm_w4_workspace_bytes(a));

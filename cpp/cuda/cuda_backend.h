@@ -48,7 +48,7 @@ class CudaBackend final : public Backend {
   void nf4_dequantize(const kernels::Nf4Args& a) override;
   // quantized GEMMs (cuda/qgemm/qgemm_args.h)
   void quantize_tokens(const kernels::TokenQuantArgs& a) override;
-  void qgemm_w8a8(const kernels::W8A8Args& a) override;
+  void qgemm_int(const kernels::IntGemmArgs& a) override;
   void qgemm_w4(const kernels::W4Args& a) override;
   void copy_from_host(void* dst, const void* src, size_t nbytes) override;
   void copy_to_host(void* dst, const void* src, size_t nbytes) override;

@@ -46,13 +46,15 @@ Napi::Value quantize_tokens(Info info) {
   });
 }
 
-// qlinearW8A8(xq, sx, wq, sw, {bias, gelu, outDtype})
-Napi::Value qlinear_w8a8(Info info) {
+// qlinearInt(xq, sx, wq, sw, bits, k, {bias, gelu, outDtype})
+Napi::Value qlinear_int(Info info) {
   Napi::Env env = info.Env();
   TensorPtr xq = TensorObject::unwrap(env, info[0], "xq"), sx = TensorObject::unwrap(env, info[1], "sx");
   TensorPtr wq = TensorObject::unwrap(env, info[2], "wq"), sw = TensorObject::unwrap(env, info[3], "sw");
   return guarded(env, [&] {
-    return TensorObject::wrap(env, ops::qlinear_w8a8(xq, sx, wq, sw, linear_options(env, info[4])));
+    return TensorObject::wrap(env, ops::qlinear_int(xq, sx, wq, sw, static_cast<int>(arg_number(info[4], "bits")),
+                                                    static_cast<int64_t>(arg_number(info[5], "k")),
+                                                    linear_options(env, info[6])));
   });
 }
 
@@ -84,7 +86,7 @@ Napi::Value qlinear_w4(Info info) {
 
 void register_qgemm_bindings(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Value (*)(Info)> fns[] = {
-      {"quantizeTokens", quantize_tokens}, {"qlinearW8A8", qlinear_w8a8}, {"qlinearW4", qlinear_w4}};
+      {"quantizeTokens", quantize_tokens}, {"qlinearInt", qlinear_int}, {"qlinearW4", qlinear_w4}};
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
 }
 

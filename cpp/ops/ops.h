@@ -146,8 +146,9 @@ TensorPtr dequantize_nf4(const TensorPtr& codes, const TensorPtr& absmax, const 
 
 // --- quantized GEMMs (qgemm_ops.cc; contract: cuda/qgemm/qgemm_args.h).
 // x [..., k] float; smooth f32 [k] or null (SmoothQuant: x / smooth is what
-// is quantized); bits 8 or 6. returns {q i8 like x, scale f32 [...]}: the
-// layout of quantize(x, {granularity: 'token'}), which it equals without smooth.
+// is quantized); bits 8, 6 or 4. returns {q (i8 like x; 4-bit: u8 [...,
+// ceil(k / 2)] packed), scale f32 [...]}: the layout of quantize(x,
+// {granularity: 'token'}), which it equals without smooth.
 std::array<TensorPtr, 2> quantize_tokens(const TensorPtr& x, const TensorPtr& smooth, int bits);
 // What follows the dot products: bias [n] (any float dtype; applied in f32),
 // exact GELU, the output dtype (f32 / f16 / bf16; W8A8 also i32 = the raw
@@ -157,10 +158,12 @@ struct QLinearOptions {
   bool gelu = false;
   DType out_dtype = DType::F32;
 };
-// xq i8 [..., k] with sx f32 [...] (one scale per token), wq i8 [n, k] with sw
-// f32 [n] (per channel) or [1] (per tensor) -> y [..., n].
-TensorPtr qlinear_w8a8(const TensorPtr& xq, const TensorPtr& sx, const TensorPtr& wq, const TensorPtr& sw,
-                       const QLinearOptions& o);
+// Integer GEMM (W8A8, W6A6 with bits 8; W4A4 with bits 4): xq [..., k] i8
+// (4-bit: u8 [..., ceil(k / 2)], packed) with sx f32 [...] (one scale per
+// token), wq [n, k] likewise with sw f32 [n] (per channel) or [1] (per
+// tensor) -> y [..., n].
+TensorPtr qlinear_int(const TensorPtr& xq, const TensorPtr& sx, const TensorPtr& wq, const TensorPtr& sw, int bits,
+                      int64_t k, const QLinearOptions& o);
 // A 4-bit weight [n, k] as lib/quant stores it: uniform int4 (q u8 [n, k/2],
 // scale / zero f32 per tensor, channel or group) or NF4 (codes u8 [n k / 2],
 // absmax f32 [nblocks], or u8 codes with absmax2 and offset under double

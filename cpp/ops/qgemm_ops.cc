@@ -80,7 +80,7 @@ std::array<TensorPtr, 2> quantize_tokens(const TensorPtr& x_in, const TensorPtr&
   const char* op = "quantizeActivations";
   require_same_device(op, {&x_in, &smooth_in});
   require_float(op, x_in);
-  if (bits != 8 && bits != 6) throw invalid(op, "bits must be 8 or 6, got " + str(bits));
+  if (bits != 8 && bits != 6 && bits != 4) throw invalid(op, "bits must be 8, 6 or 4, got " + str(bits));
   const Rows r = rows_of(op, x_in);
   if (smooth_in) {
     require_dtype(op, smooth_in, DType::F32, "smooth");
@@ -90,7 +90,10 @@ std::array<TensorPtr, 2> quantize_tokens(const TensorPtr& x_in, const TensorPtr&
   }
   const TensorPtr x = contiguous(x_in), smooth = smooth_in ? contiguous(smooth_in) : nullptr;
   Backend& be = backend_for(x->device());
-  TensorPtr q = empty(be, DType::I8, x->shape), scale = empty(be, DType::F32, r.lead.empty() ? Shape{1} : r.lead);
+  Shape q_shape = x->shape;
+  if (bits == 4) q_shape.back() = (r.k + 1) / 2;
+  TensorPtr q = empty(be, bits == 4 ? DType::U8 : DType::I8, q_shape);
+  TensorPtr scale = empty(be, DType::F32, r.lead.empty() ? Shape{1} : r.lead);
   kernels::TokenQuantArgs a;
   a.x_dtype = kd(x->dtype);
   a.x = x->data();
@@ -98,20 +101,29 @@ std::array<TensorPtr, 2> quantize_tokens(const TensorPtr& x_in, const TensorPtr&
   a.cols = r.k;
   a.smooth = smooth ? static_cast<const float*>(smooth->data()) : nullptr;
   a.bits = bits;
-  a.q = static_cast<int8_t*>(q->data());
+  a.q = q->data();
   a.scale = static_cast<float*>(scale->data());
   submit(be, storages({&x, &smooth}), storages({&q, &scale}), [=](Backend& b) { b.quantize_tokens(a); });
   return {q, scale};
 }
 
-TensorPtr qlinear_w8a8(const TensorPtr& xq_in, const TensorPtr& sx_in, const TensorPtr& wq_in, const TensorPtr& sw_in,
-                       const QLinearOptions& o) {
+TensorPtr qlinear_int(const TensorPtr& xq_in, const TensorPtr& sx_in, const TensorPtr& wq_in, const TensorPtr& sw_in,
+                      int bits, int64_t k, const QLinearOptions& o) {
   const char* op = "quantizedLinear";
   require_same_device(op, {&xq_in, &sx_in, &wq_in, &sw_in, &o.bias});
-  require_dtype(op, xq_in, DType::I8, "the activation codes");
-  require_dtype(op, wq_in, DType::I8, "the weight codes");
-  const Rows r = rows_of(op, xq_in);
-  check_weight_shape(op, wq_in->shape, r.k);
+  if (bits != 8 && bits != 4) throw invalid(op, "integer GEMMs take 8-bit (also 6-bit) or 4-bit codes, got " + str(bits));
+  // Codes per stored element: 4-bit rows hold ceil(k / 2) bytes.
+  const DType code_dtype = bits == 4 ? DType::U8 : DType::I8;
+  const int64_t stored = bits == 4 ? (k + 1) / 2 : k;
+  require_dtype(op, xq_in, code_dtype, "the activation codes");
+  require_dtype(op, wq_in, code_dtype, "the weight codes");
+  Rows r = rows_of(op, xq_in);
+  const std::string rows = " (" + str(bits) + "-bit codes: rows of " + str(stored) + (bits == 4 ? " bytes)" : ")");
+  if (k <= 0 || r.k != stored)
+    throw bad_shape(op, "x's codes are " + shape_str(xq_in->shape) + " but the weight's k is " + str(k) + rows);
+  r.k = k;
+  if (wq_in->ndim() != 2 || wq_in->shape[1] != stored)
+    throw bad_shape(op, "the weight's codes are " + shape_str(wq_in->shape) + " for k = " + str(k) + rows);
   const int64_t n = wq_in->shape[0];
   require_numel(op, sx_in, "the activation scales", DType::F32, r.m);
   require_dtype(op, sw_in, DType::F32, "the weight scales");
@@ -121,17 +133,18 @@ TensorPtr qlinear_w8a8(const TensorPtr& xq_in, const TensorPtr& sx_in, const Ten
   const TensorPtr xq = contiguous(xq_in), sx = contiguous(sx_in), wq = contiguous(wq_in), sw = contiguous(sw_in);
   Backend& be = backend_for(xq->device());
   Epilogue e = epilogue(op, be, r, n, o, true);
-  kernels::W8A8Args a;
+  kernels::IntGemmArgs a;
   a.m = r.m;
   a.n = n;
   a.k = r.k;
+  a.bits = bits;
   a.xq = static_cast<const int8_t*>(xq->data());
   a.sx = static_cast<const float*>(sx->data());
   a.wq = static_cast<const int8_t*>(wq->data());
   a.sw = static_cast<const float*>(sw->data());
   a.sw_stride = sw->numel() == n && n > 1 ? 1 : 0;
   a.ep = e.ep;
-  submit(be, storages({&xq, &sx, &wq, &sw, &e.bias}), {e.y->storage}, [=](Backend& b) { b.qgemm_w8a8(a); });
+  submit(be, storages({&xq, &sx, &wq, &sw, &e.bias}), {e.y->storage}, [=](Backend& b) { b.qgemm_int(a); });
   return e.y;
 }
 

@@ -16,8 +16,8 @@ namespace germ::kernels {
 // Per-token (smoothed) symmetric quantization of activations: one warp per row.
 cudaError_t quantize_tokens(const TokenQuantArgs& a, cudaStream_t stream);
 
-size_t qgemm_w8a8_workspace_bytes(const W8A8Args& a);
-cudaError_t qgemm_w8a8(const W8A8Args& a, void* workspace, cudaStream_t stream);
+size_t qgemm_int_workspace_bytes(const IntGemmArgs& a);
+cudaError_t qgemm_int(const IntGemmArgs& a, void* workspace, cudaStream_t stream);
 
 size_t qgemm_w4_workspace_bytes(const W4Args& a);
 cudaError_t qgemm_w4(const W4Args& a, void* workspace, cudaStream_t stream);

@@ -3,7 +3,9 @@
 // contiguous and row-major; W is the nn.Linear layout [n, k] (one row per
 // output feature), so y = x W^T.
 //
-//   W8A8 (also W6A6: 6-bit codes live in the same i8 container)
+//   Integer GEMM: W8A8 (also W6A6: 6-bit codes live in the same i8
+//   container) and W4A4 (signed nibbles, packed two per byte as quantize()
+//   packs them: element 2c of a row in the low nibble of byte c)
 //     acc[i, j] = sum_k xq[i, k] * wq[j, k]        exact int32 (|acc| < 2^31
 //                                                  while k < 131072)
 //     y[i, j]   = epilogue(float(acc) * (sx[i] * sw[j]))
@@ -31,8 +33,9 @@ struct QEpilogue {
   bool gelu = false;
 };
 
-struct W8A8Args {
+struct IntGemmArgs {
   int64_t m = 0, n = 0, k = 0;
+  int32_t bits = 8;            // 8: int8 codes, rows of k bytes; 4: packed nibbles, rows of ceil(k / 2) bytes
   const int8_t* xq = nullptr;  // [m, k] per-token codes
   const float* sx = nullptr;   // [m]
   const int8_t* wq = nullptr;  // [n, k] per-channel codes
@@ -45,14 +48,15 @@ struct W8A8Args {
 // row i of x [rows, cols] becomes x[i, k] / smooth[k] (one f32 division),
 // then symmetric `bits`-bit codes with one scale per row (quant_math.h's
 // quant_params / quant_code, so without smooth it equals quantize(x,
-// {granularity: 'token'}) bit for bit).
+// {granularity: 'token'}) bit for bit). bits 8 / 6: q is i8 [rows, cols];
+// bits 4: q is u8 [rows, ceil(cols / 2)], packed like quantize().
 struct TokenQuantArgs {
   KDType x_dtype = KDType::F32;
   const void* x = nullptr;
   int64_t rows = 0, cols = 0;
   const float* smooth = nullptr;  // [cols] or null
   int32_t bits = 8;
-  int8_t* q = nullptr;   // [rows, cols]
+  void* q = nullptr;
   float* scale = nullptr;  // [rows]
 };
 

@@ -13,7 +13,7 @@ namespace germ::kernels {
 
 // float(acc) * (sx * sw): the per-token x per-channel rescale of W8A8.
 // int -> f32 rounds to nearest even on both (cvt.rn / the FPU default).
-GERM_QHD float w8a8_rescale(int32_t acc, float sx, float sw) { return mul_rn(static_cast<float>(acc), mul_rn(sx, sw)); }
+GERM_QHD float int_rescale(int32_t acc, float sx, float sw) { return mul_rn(static_cast<float>(acc), mul_rn(sx, sw)); }
 
 // Scale (and zero point) of 4-bit weight group si; `dyn` is the 8-bit dynamic
 // map (make_dynamic_map) that double-quantized NF4 absmax codes index.
@@ -30,6 +30,16 @@ GERM_QHD float w4_value(W4Codes codes, int nib, QParams p) {
   if (codes == W4Codes::Nf4) return mul_rn(nf4_value(nib), p.scale);
   const int code = codes == W4Codes::Int4Sym ? (nib ^ 8) - 8 : nib;
   return dequant_value(code, p);
+}
+
+// Two 4-bit codes in one byte, the even element in the low nibble.
+GERM_QHD uint8_t pack_nibbles(int lo, int hi) { return static_cast<uint8_t>((lo & 15) | ((hi & 15) << 4)); }
+
+// Code c of a row of integer-GEMM codes (bits 8: int8; bits 4: packed
+// signed nibbles, element 2j in the low nibble of byte j).
+GERM_QHD int int_code(const int8_t* row, int64_t c, int bits) {
+  if (bits != 4) return row[c];
+  return unpack_nibble(static_cast<uint8_t>(row[c / 2]), int(c & 1), true);
 }
 
 }  // namespace germ::kernels

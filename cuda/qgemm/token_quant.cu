@@ -1,4 +1,4 @@
-// Per-token activation quantization for W8A8 (contract: TokenQuantArgs in
+// Per-token activation quantization for the integer GEMMs (contract: TokenQuantArgs in
 // qgemm_args.h): one warp per row finds min and max of x / smooth, derives
 // the row's scale with quant_math.h's quant_params, and writes the codes in a
 // second pass over the (cached) row. The SmoothQuant division is one f32
@@ -37,8 +37,15 @@ __global__ void __launch_bounds__(32 * kWarps) token_quant_kernel(TokenQuantArgs
     }
     const QParams p = quant_params(warp_min_skip_nan(mn), warp_max_skip_nan(mx), 1.f, a.bits, true);
     if (lane == 0) a.scale[r] = p.scale;
-    int8_t* q = a.q + r * a.cols;
-    for (int64_t c = lane; c < a.cols; c += 32) q[c] = static_cast<int8_t>(quant_code(smoothed(x, a.smooth, c), p, range));
+    if (a.bits == 4) {  // two codes per byte, lanes over bytes
+      uint8_t* q = static_cast<uint8_t*>(a.q) + r * ((a.cols + 1) / 2);
+      for (int64_t j = lane; 2 * j < a.cols; j += 32)
+        q[j] = pack_nibbles(quant_code(smoothed(x, a.smooth, 2 * j), p, range),
+                            2 * j + 1 < a.cols ? quant_code(smoothed(x, a.smooth, 2 * j + 1), p, range) : 0);
+    } else {
+      int8_t* q = static_cast<int8_t*>(a.q) + r * a.cols;
+      for (int64_t c = lane; c < a.cols; c += 32) q[c] = static_cast<int8_t>(quant_code(smoothed(x, a.smooth, c), p, range));
+    }
   }
 }
 

@@ -10,6 +10,9 @@
 //   or without double quantization): weight-only (W4A16 / NF4-A16). x stays
 //   f16 / bf16; the weight is dequantized inside the GEMM's main loop, so the
 //   result is linear(x, W.dequantize(x.dtype), bias) up to f32 summation order.
+// - 4-bit symmetric per channel (or per tensor) with 4-bit activations
+//   (actBits: 4, or x a 4-bit per-token QuantizedTensor): W4A4, the integer
+//   GEMM on packed nibbles.
 //
 // SmoothQuant (`smooth`): with a per-input-channel scale s, X W^T = (X
 // diag(s)^-1)(W diag(s))^T. Quantize the weight once from W diag(s)
@@ -25,7 +28,7 @@ import { Nf4Tensor } from './nf4';
 import { QuantizedTensor } from './uniform';
 
 export interface QuantizeActivationsOptions {
-  bits?: 8 | 6;    // default 8
+  bits?: 8 | 6 | 4;  // default 8; 4-bit codes are packed two per byte, like quantize()
   /** SmoothQuant's per-input-channel scale s (f32 [in]): x / s is quantized. */
   smooth?: Tensor;
 }
@@ -51,10 +54,14 @@ export interface QuantizedLinearOptions {
    * W8A8 also takes 'i32': the exact int32 sums of codes, with no scales, bias or GELU.
    */
   outDtype?: DType;
-  /** W8A8 only: SmoothQuant's per-input-channel scale (see above). */
+  /** Integer GEMMs only: SmoothQuant's per-input-channel scale (see above). */
   smooth?: Tensor;
-  /** W8A8 only: activation bits when x is quantized here (default: the weight's bits). */
-  actBits?: 8 | 6;
+  /**
+   * Activation bits when x is quantized here: 8 or 6 with an 8- or 6-bit
+   * weight (default: the weight's bits), 4 with a 4-bit weight (W4A4; without
+   * it a 4-bit weight runs weight-only).
+   */
+  actBits?: 8 | 6 | 4;
 }
 
 function fail(message: string, code: 'ERR_INVALID_ARGUMENT' | 'ERR_DTYPE' = 'ERR_INVALID_ARGUMENT'): never {
@@ -66,22 +73,29 @@ function epilogue(x: Tensor | QuantizedTensor, o: QuantizedLinearOptions): Nativ
   return { bias: o.bias?.handle ?? null, gelu: o.gelu ?? false, outDtype };
 }
 
-function w8a8(x: Tensor | QuantizedTensor, w: QuantizedTensor, o: QuantizedLinearOptions): Tensor {
+/** W8A8 / W6A6 (8- or 6-bit codes in int8) or W4A4 (packed nibbles): one integer GEMM. */
+function integer(x: Tensor | QuantizedTensor, w: QuantizedTensor, o: QuantizedLinearOptions): Tensor {
+  const name = w.bits === 4 ? 'W4A4' : 'W8A8';
   if (!w.symmetric || (w.granularity !== 'channel' && w.granularity !== 'tensor'))
-    fail(`an ${w.bits}-bit weight must be symmetric and per channel (or per tensor) for W8A8, ` +
+    fail(`an ${w.bits}-bit weight must be symmetric and per channel (or per tensor) for ${name}, ` +
       `got ${w.symmetric ? 'symmetric' : 'asymmetric'} per ${w.granularity}`);
+  const wide = (bits: number) => bits !== 4;  // 8- and 6-bit codes share the int8 GEMM
   let xq: QuantizedTensor;
   if (x instanceof QuantizedTensor) {
     if (o.smooth || o.actBits) fail('x is already quantized: smooth and actBits apply when quantizedLinear quantizes x');
-    if (!x.symmetric || x.bits === 4 || x.granularity !== 'token')
-      fail(`quantized activations must be symmetric 8- or 6-bit per token, got ${x.bits}-bit ` +
-        `${x.symmetric ? 'symmetric' : 'asymmetric'} per ${x.granularity}`);
+    if (!x.symmetric || x.granularity !== 'token' || wide(x.bits) !== wide(w.bits))
+      fail(`quantized activations for ${name} must be symmetric ${w.bits === 4 ? '4' : '8- or 6'}-bit per token, got ` +
+        `${x.bits}-bit ${x.symmetric ? 'symmetric' : 'asymmetric'} per ${x.granularity}`);
     xq = x;
   } else {
-    xq = quantizeActivations(x, { bits: o.actBits ?? (w.bits === 6 ? 6 : 8), smooth: o.smooth });
+    const bits = o.actBits ?? w.bits;
+    if (wide(bits) !== wide(w.bits)) fail(`actBits ${bits} does not pair with a ${w.bits}-bit weight`);
+    xq = quantizeActivations(x, { bits, smooth: o.smooth });
   }
+  const k = w.shape[w.shape.length - 1];
   try {
-    return new Tensor(native().qlinearW8A8(xq.q.handle, xq.scale.handle, w.q.handle, w.scale.handle, epilogue(x, o)));
+    return new Tensor(native().qlinearInt(xq.q.handle, xq.scale.handle, w.q.handle, w.scale.handle, wide(w.bits) ? 8 : 4,
+      k, epilogue(x, o)));
   } finally {
     if (xq !== x) xq.dispose();  // safe: queued work keeps its inputs alive
   }
@@ -89,7 +103,7 @@ function w8a8(x: Tensor | QuantizedTensor, w: QuantizedTensor, o: QuantizedLinea
 
 function weightOnly(x: Tensor | QuantizedTensor, w: QuantizedTensor | Nf4Tensor, o: QuantizedLinearOptions): Tensor {
   if (!(x instanceof Tensor)) fail('a 4-bit weight-only GEMM takes f16 / bf16 activations, not quantized ones');
-  if (o.smooth || o.actBits) fail('smooth and actBits apply to W8A8 (8- or 6-bit weights) only');
+  if (o.smooth || o.actBits) fail('smooth and actBits apply to the integer GEMMs (W8A8, W6A6, W4A4) only');
   const weight = w instanceof Nf4Tensor
     ? { format: 'nf4' as const, q: w.codes.handle, scale: w.absmax.handle, absmax2: w.absmax2?.handle ?? null,
       offset: w.offset?.handle ?? null, groupSize: w.blockSize, shape: w.shape }
@@ -100,12 +114,15 @@ function weightOnly(x: Tensor | QuantizedTensor, w: QuantizedTensor | Nf4Tensor,
 
 /**
  * y = x W^T (+ bias) (GELU) for a quantized weight W [out, in] (nn.Linear
- * layout). x: [..., in] float (or a per-token QuantizedTensor for W8A8);
+ * layout). x: [..., in] float (or a per-token QuantizedTensor for the integer GEMMs);
  * returns [..., out]. Runs on x's device, off the main thread.
  */
 export function quantizedLinear(x: Tensor | QuantizedTensor, w: QuantizedTensor | Nf4Tensor,
   options: QuantizedLinearOptions = {}): Tensor {
-  if (w instanceof Nf4Tensor || (w instanceof QuantizedTensor && w.bits === 4)) return weightOnly(x, w, options);
-  if (w instanceof QuantizedTensor) return w8a8(x, w, options);
+  if (w instanceof QuantizedTensor) {
+    const a4 = options.actBits === 4 || (x instanceof QuantizedTensor && x.bits === 4);
+    if (w.bits !== 4 || a4) return integer(x, w, options);
+  }
+  if (w instanceof Nf4Tensor || w instanceof QuantizedTensor) return weightOnly(x, w, options);
   return fail('the weight must be a QuantizedTensor (quantize()) or an Nf4Tensor (quantizeNf4())');
 }

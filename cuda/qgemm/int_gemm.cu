@@ -1,4 +1,5 @@
-// W8A8 GEMM on int8 tensor cores (contract: qgemm_args.h; rescale:
+// Integer GEMM on tensor cores: W8A8 / W6A6 on int8 codes and W4A4 on packed
+// signed nibbles (contract: IntGemmArgs in qgemm_args.h; rescale:
 // qgemm_math.h). y = epilogue((sx[i] sw[j]) * sum_k xq[i, k] wq[j, k]).
 //
 // Both operands are K-contiguous int8 ([m][k] and the nn.Linear [n][k]),
@@ -13,8 +14,24 @@
 //            (rows 0-7 / 8-15 x k 0-15 / 16-31), which is all Turing has.
 // Accumulators are int32 and exact (|sum| < 2^31 for k < 131072).
 //
-// Requirements for the tensor-core path (the host checks): k % 16 == 0 (16-
-// byte rows) and 16-byte aligned xq / wq. Anything else runs a warp-per-output
+// W4A4 runs the same tiles over the packed bytes: a byte holds two codes, so
+// one k16 step of 16-bit units is k64 of int4, and ldmatrix hands each thread
+// exactly the int4 fragment of mma.sync m16n8k64 (8 nibbles per register,
+// the lowest k in the lowest bits: quantize()'s packing). Per architecture:
+//   sm_80..89: mma.sync m16n8k64 s4 (twice the int8 rate, and half the bytes);
+//   sm_75    : four m8n8k32 s4 (Turing's int4 MMA);
+//   sm_90+   : Hopper has no int4 in wgmma and runs int4 mma.sync at a
+//              fraction of the int8 rate, so each s4 register is widened in
+//              registers to two int8x4 (nibble sign-extension with __vsub4)
+//              and fed to two m16n8k32 s8: the data still moves packed
+//              (global, shared, ldmatrix), only the MMA sees int8. A dot
+//              product does not care how k is permuted as long as A and B
+//              agree, and lo / hi halves of A and B registers map k the same
+//              way (k 8t..8t+3 and 8t+4..8t+7), so the sums are exact.
+//
+// Requirements for the tensor-core path (the host checks): rows of whole
+// 16-byte chunks (k % 16 == 0 for int8, k % 32 == 0 for int4) and 16-byte
+// aligned xq / wq. Anything else runs a warp-per-output
 // SIMT kernel (exact int32 too). Small problems split K (qgemm_common.cuh);
 // the int32 partial sums are added in split order, so results are exact and
 // identical to the CPU backend's whatever the split.
@@ -37,8 +54,8 @@ using namespace qgemm_detail;
 // 32 x 64, 4 warps, BK 128 int8, 3 stages (41 KB, no opt-in) for M up to a
 // few hundred tokens, where the weight's bytes dominate and many blocks (plus
 // split-K) must stream it.
-using W8Large = TcTraits<128, 128, 32, 2, 4, 4, 2>;
-using W8Small = TcTraits<32, 64, 64, 2, 2, 3, 1>;
+using IntLarge = TcTraits<128, 128, 32, 2, 4, 4, 2>;
+using IntSmall = TcTraits<32, 64, 64, 2, 2, 3, 1>;
 
 // d += a * b, int8 m16n8k32 (A: 4 regs of 4 int8, B: 2 regs, D: 4 int32).
 __device__ __forceinline__ void mma_s8_16832(int (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
@@ -64,24 +81,63 @@ __device__ __forceinline__ void mma_s8_16832(int (&d)[4], const uint32_t (&a)[4]
 
 // One output element of W8A8 from its exact int32 sum.
 template <typename Out>
-__device__ __forceinline__ void w8a8_store(const W8A8Args& p, int64_t row, int64_t col, int32_t acc) {
+__device__ __forceinline__ void int_store(const IntGemmArgs& p, int64_t row, int64_t col, int32_t acc) {
   if constexpr (std::is_same<Out, int32_t>::value) {
     static_cast<int32_t*>(p.ep.y)[row * p.n + col] = acc;
   } else {
-    store_epilogue<Out>(p.ep, p.n, row, col, w8a8_rescale(acc, p.sx[row], p.sw[col * p.sw_stride]));
+    store_epilogue<Out>(p.ep, p.n, row, col, int_rescale(acc, p.sx[row], p.sw[col * p.sw_stride]));
   }
 }
 
-template <class Tr>
-struct W8Gemm {
-  using Tile = uint16_t;  // an int8 pair
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+// An int8x4 from the low 4 nibbles of v, each sign-extended into its own byte.
+__device__ __forceinline__ uint32_t s4_to_s8x4(uint32_t v) {
+  const uint32_t spread = (v & 0xfu) | ((v & 0xf0u) << 4) | ((v & 0xf00u) << 8) | ((v & 0xf000u) << 12);
+  return __vsub4(spread ^ 0x08080808u, 0x08080808u);  // (n ^ 8) - 8 per byte
+}
+#endif
+
+// d += a * b, int4 m16n8k64 (A: 4 regs of 8 nibbles, B: 2 regs, D: 4 int32).
+__device__ __forceinline__ void mma_s4_16864(int (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  const uint32_t alo[4] = {s4_to_s8x4(a[0]), s4_to_s8x4(a[1]), s4_to_s8x4(a[2]), s4_to_s8x4(a[3])};
+  const uint32_t ahi[4] = {s4_to_s8x4(a[0] >> 16), s4_to_s8x4(a[1] >> 16), s4_to_s8x4(a[2] >> 16),
+                           s4_to_s8x4(a[3] >> 16)};
+  mma_s8_16832(d, alo, s4_to_s8x4(b0), s4_to_s8x4(b1));
+  mma_s8_16832(d, ahi, s4_to_s8x4(b0 >> 16), s4_to_s8x4(b1 >> 16));
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("mma.sync.aligned.m16n8k64.row.col.s32.s4.s4.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+               "{%0,%1,%2,%3};\n"
+               : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
+  // As for int8: rows 0-7 / 8-15 x k 0-31 / 32-63, four m8n8k32.
+  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+               : "+r"(d[0]), "+r"(d[1]) : "r"(a[0]), "r"(b0));
+  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+               : "+r"(d[2]), "+r"(d[3]) : "r"(a[1]), "r"(b0));
+  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+               : "+r"(d[0]), "+r"(d[1]) : "r"(a[2]), "r"(b1));
+  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+               : "+r"(d[2]), "+r"(d[3]) : "r"(a[3]), "r"(b1));
+#endif
+}
+
+// Codes per 16-bit unit of a row: 2 int8, or 4 int4.
+template <int kBits>
+constexpr int kCodesPerUnit = kBits == 4 ? 4 : 2;
+
+template <class Tr, int kBits>
+struct IntGemm {
+  using Tile = uint16_t;  // two int8 or four int4 codes
   using TileA = TileIO<Tile, Tr::BM, Tr::BK, Tr::kThreads, Tr::kPad>;
   using TileB = TileIO<Tile, Tr::BN, Tr::BK, Tr::kThreads, Tr::kPad>;
   static constexpr int kTileAElems = Tr::BM * TileA::kLd;
   static constexpr int kStageElems = kTileAElems + Tr::BN * TileB::kLd;
   static constexpr int smem_bytes(int stages) { return stages * kStageElems * 2; }
 
-  // One k32 step: the f16 GEMM's fragment addressing for K-contiguous A and B.
+  // One step of 16 units (k32 int8 / k64 int4): the f16 GEMM's fragment
+  // addressing for K-contiguous A and B.
   static __device__ __forceinline__ void mma_step(const Tile* sA, const Tile* sB, int ks, int warp_m0, int warp_n0,
                                                   int lane, int (&acc)[Tr::kMFrags][Tr::kNFrags][4]) {
     const int quad = lane >> 3, r8 = lane & 7;
@@ -98,19 +154,22 @@ struct W8Gemm {
 #pragma unroll
     for (int i = 0; i < Tr::kMFrags; ++i)
 #pragma unroll
-      for (int j = 0; j < Tr::kNFrags; ++j) mma_s8_16832(acc[i][j], a[i], b[j][0], b[j][1]);
+      for (int j = 0; j < Tr::kNFrags; ++j) {
+        if constexpr (kBits == 4) mma_s4_16864(acc[i][j], a[i], b[j][0], b[j][1]);
+        else mma_s8_16832(acc[i][j], a[i], b[j][0], b[j][1]);
+      }
   }
 
   // blockIdx.x: output tile (row-major over tiles), blockIdx.y: K split.
   // splits == 1 runs the epilogue; otherwise int32 partials go to
   // part[split][m][n] for the reduction kernel.
   template <typename Out>
-  static __device__ __forceinline__ void run(const W8A8Args& p, int splits, int32_t* part, Tile* smem) {
+  static __device__ __forceinline__ void run(const IntGemmArgs& p, int splits, int32_t* part, Tile* smem) {
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int warp_m0 = (warp / Tr::kWarpsN) * Tr::kWarpTileM, warp_n0 = (warp % Tr::kWarpsN) * Tr::kWarpTileN;
     const int64_t tiles_n = ceil_div(p.n, Tr::BN);
     const int64_t tm = blockIdx.x / tiles_n, tn = blockIdx.x % tiles_n;
-    const int64_t m0 = tm * Tr::BM, n0 = tn * Tr::BN, k_units = p.k / 2;
+    const int64_t m0 = tm * Tr::BM, n0 = tn * Tr::BN, k_units = p.k / kCodesPerUnit<kBits>;
     int64_t kt0, kt1;
     split_range(ceil_div(k_units, Tr::BK), splits, blockIdx.y, &kt0, &kt1);
     const Tile* gA = reinterpret_cast<const Tile*>(p.xq);
@@ -143,102 +202,104 @@ struct W8Gemm {
 #endif
 
     write_tile(acc, m0, n0, p.m, p.n, warp_m0, warp_n0, lane, splits, part,
-               [&](int64_t row, int64_t col, int32_t v) { w8a8_store<Out>(p, row, col, v); });
+               [&](int64_t row, int64_t col, int32_t v) { int_store<Out>(p, row, col, v); });
   }
 };
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
-#define GERM_W8_MIN_BLOCKS(Tr) 1
+#define GERM_INT_MIN_BLOCKS(Tr) 1
 #else
-#define GERM_W8_MIN_BLOCKS(Tr) Tr::kMinBlocks
+#define GERM_INT_MIN_BLOCKS(Tr) Tr::kMinBlocks
 #endif
 
-template <class Tr, typename Out>
-__global__ void __launch_bounds__(Tr::kThreads, GERM_W8_MIN_BLOCKS(Tr))
-    w8a8_tc_kernel(W8A8Args p, int splits, int32_t* part) {
+template <class Tr, int kBits, typename Out>
+__global__ void __launch_bounds__(Tr::kThreads, GERM_INT_MIN_BLOCKS(Tr))
+    int_tc_kernel(IntGemmArgs p, int splits, int32_t* part) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
   extern __shared__ uint4 smem_raw[];
-  W8Gemm<Tr>::template run<Out>(p, splits, part, reinterpret_cast<uint16_t*>(smem_raw));
+  IntGemm<Tr, kBits>::template run<Out>(p, splits, part, reinterpret_cast<uint16_t*>(smem_raw));
 #endif
 }
 
 // Sums the splits' int32 partials in split order, then the epilogue.
 template <typename Out>
-__global__ void w8a8_reduce_kernel(W8A8Args p, int splits, const int32_t* __restrict__ part) {
+__global__ void int_reduce_kernel(IntGemmArgs p, int splits, const int32_t* __restrict__ part) {
   const int64_t total = p.m * p.n;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     int32_t s = 0;
     for (int z = 0; z < splits; ++z) s += part[z * total + i];
-    w8a8_store<Out>(p, i / p.n, i % p.n, s);
+    int_store<Out>(p, i / p.n, i % p.n, s);
   }
 }
 
 // Fallback for unaligned or odd k: one warp per output, lanes stride K
 // (coalesced int8 reads of both rows), exact int32 butterfly sum.
 template <typename Out>
-__global__ void __launch_bounds__(256) w8a8_simt_kernel(W8A8Args p) {
+__global__ void __launch_bounds__(256) int_simt_kernel(IntGemmArgs p) {
   const int lane = threadIdx.x & 31;
   const int64_t total = p.m * p.n, step = int64_t(gridDim.x) * (blockDim.x / 32);
   for (int64_t o = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32; o < total; o += step) {
-    const int64_t row = o / p.n, col = o % p.n;
-    const int8_t* x = p.xq + row * p.k;
-    const int8_t* w = p.wq + col * p.k;
+    const int64_t row = o / p.n, col = o % p.n, stride = p.bits == 4 ? (p.k + 1) / 2 : p.k;
+    const int8_t* x = p.xq + row * stride;
+    const int8_t* w = p.wq + col * stride;
     int32_t s = 0;
-    for (int64_t c = lane; c < p.k; c += 32) s += int32_t(x[c]) * int32_t(w[c]);
+    for (int64_t c = lane; c < p.k; c += 32) s += int_code(x, c, p.bits) * int_code(w, c, p.bits);
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
-    if (lane == 0) w8a8_store<Out>(p, row, col, s);
+    if (lane == 0) int_store<Out>(p, row, col, s);
   }
 }
 
-Plan plan(const W8A8Args& a) {
+Plan plan(const IntGemmArgs& a) {
   Plan pl;
   DeviceInfo d;
   if (device_info(&d) != cudaSuccess || d.cc < 75) return pl;
-  pl.tc = a.k % 16 == 0 && aligned_to(a.xq, 16) && aligned_to(a.wq, 16);
+  pl.tc = a.k % (a.bits == 4 ? 32 : 16) == 0 && aligned_to(a.xq, 16) && aligned_to(a.wq, 16);
   if (!pl.tc) return pl;
-  const int64_t large_tiles = ceil_div(a.m, W8Large::BM) * ceil_div(a.n, W8Large::BN);
+  const int64_t large_tiles = ceil_div(a.m, IntLarge::BM) * ceil_div(a.n, IntLarge::BN);
   pl.large = large_tiles >= d.sm_count;
   if (pl.large) { pl.tiles = large_tiles; return pl; }
-  pl.tiles = ceil_div(a.m, W8Small::BM) * ceil_div(a.n, W8Small::BN);
-  pl.splits = split_k(pl.tiles, ceil_div(a.k / 2, W8Small::BK), d.sm_count);
+  pl.tiles = ceil_div(a.m, IntSmall::BM) * ceil_div(a.n, IntSmall::BN);
+  pl.splits = split_k(pl.tiles, ceil_div(a.k / (a.bits == 4 ? 4 : 2), IntSmall::BK), d.sm_count);
   return pl;
 }
 
-template <class Tr, typename Out>
-cudaError_t launch_tc(const W8A8Args& a, const Plan& pl, int32_t* part, cudaStream_t stream) {
-  auto kernel = w8a8_tc_kernel<Tr, Out>;
+template <class Tr, int kBits, typename Out>
+cudaError_t launch_tc(const IntGemmArgs& a, const Plan& pl, int32_t* part, cudaStream_t stream) {
+  auto kernel = int_tc_kernel<Tr, kBits, Out>;
   int smem = 0;
-  const cudaError_t e = kernel_smem(kernel, W8Gemm<Tr>::smem_bytes(Tr::kStagesAsync),
-                                    W8Gemm<Tr>::smem_bytes(Tr::kStagesRegs), &smem);
+  const cudaError_t e = kernel_smem(kernel, IntGemm<Tr, kBits>::smem_bytes(Tr::kStagesAsync),
+                                    IntGemm<Tr, kBits>::smem_bytes(Tr::kStagesRegs), &smem);
   if (e != cudaSuccess) return e;
   kernel<<<dim3(static_cast<unsigned>(pl.tiles), pl.splits), Tr::kThreads, smem, stream>>>(a, pl.splits, part);
   if (pl.splits > 1)
-    w8a8_reduce_kernel<Out><<<grid_stride_blocks(a.m * a.n, 256), 256, 0, stream>>>(a, pl.splits, part);
+    int_reduce_kernel<Out><<<grid_stride_blocks(a.m * a.n, 256), 256, 0, stream>>>(a, pl.splits, part);
   return cudaGetLastError();
 }
 
 }  // namespace
 
-size_t qgemm_w8a8_workspace_bytes(const W8A8Args& a) {
+size_t qgemm_int_workspace_bytes(const IntGemmArgs& a) {
   return a.m > 0 && a.n > 0 ? plan(a).workspace_bytes(a.m, a.n, sizeof(int32_t)) : 0;
 }
 
-cudaError_t qgemm_w8a8(const W8A8Args& a, void* workspace, cudaStream_t stream) {
-  if (a.m < 0 || a.n < 0 || a.k <= 0) return cudaErrorInvalidValue;
+cudaError_t qgemm_int(const IntGemmArgs& a, void* workspace, cudaStream_t stream) {
+  if (a.m < 0 || a.n < 0 || a.k <= 0 || (a.bits != 8 && a.bits != 4)) return cudaErrorInvalidValue;
   if (a.m == 0 || a.n == 0) return cudaSuccess;
   // Tiles index grid x (< 2^31); M or N that large would not fit memory anyway.
-  if (ceil_div(a.m, W8Small::BM) * ceil_div(a.n, W8Small::BN) > 0x7fffffff) return cudaErrorInvalidValue;
+  if (ceil_div(a.m, IntSmall::BM) * ceil_div(a.n, IntSmall::BN) > 0x7fffffff) return cudaErrorInvalidValue;
   const Plan pl = plan(a);
   if (pl.splits > 1 && workspace == nullptr) return cudaErrorInvalidValue;
   auto* part = static_cast<int32_t*>(workspace);
   return dispatch_out(a.ep.out_dtype, true, [&](auto tag) -> cudaError_t {
     using Out = decltype(tag);
     if (!pl.tc) {
-      w8a8_simt_kernel<Out><<<grid_stride_blocks(a.m * a.n, 8), 256, 0, stream>>>(a);
+      int_simt_kernel<Out><<<grid_stride_blocks(a.m * a.n, 8), 256, 0, stream>>>(a);
       return cudaGetLastError();
     }
-    return pl.large ? launch_tc<W8Large, Out>(a, pl, part, stream) : launch_tc<W8Small, Out>(a, pl, part, stream);
+    if (a.bits == 4)
+      return pl.large ? launch_tc<IntLarge, 4, Out>(a, pl, part, stream) : launch_tc<IntSmall, 4, Out>(a, pl, part, stream);
+    return pl.large ? launch_tc<IntLarge, 8, Out>(a, pl, part, stream) : launch_tc<IntSmall, 8, Out>(a, pl, part, stream);
   });
 }
 
