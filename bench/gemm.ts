@@ -2,6 +2,7 @@
 // x W^T at M = 16, 128, 4096 tokens x DNABERT-2's layer shapes and 4096^3:
 //   W8A8      activations already quantized per token (the GEMM alone), and
 //             with the per-token quantization of f16 x included;
+//   W4A4      4-bit per-channel weight, activations already 4-bit per token;
 //   W4A16     int4, groups of 128, f16 x;
 //   NF4-A16   NF4 with double quantization, f16 x; also against PyTorch's
 //             dequantize-then-cuBLAS (what bitsandbytes-style layers do, written
@@ -22,8 +23,8 @@ for (const m of [16, 128, 4096])
   for (const [k, n] of [[768, 2304], [768, 768], [768, 6144], [3072, 768]]) SHAPES.push([m, k, n]);
 SHAPES.push([4096, 4096, 4096], [16, 8192, 8192]);
 
-type Kind = 'w8a8' | 'w8a8+quant' | 'w4a16' | 'nf4';
-const KINDS: Kind[] = ['w8a8', 'w8a8+quant', 'w4a16', 'nf4'];
+type Kind = 'w8a8' | 'w8a8+quant' | 'w4a4' | 'w4a16' | 'nf4';
+const KINDS: Kind[] = ['w8a8', 'w8a8+quant', 'w4a4', 'w4a16', 'nf4'];
 
 function rand(n: number, scale: number): Float32Array {
   return new Float32Array(n).map(() => (Math.random() - 0.5) * scale);
@@ -43,8 +44,10 @@ async function germMs(kind: Kind, m: number, k: number, n: number, device: strin
   const x = tensor(rand(m * k, 2), [m, k], { dtype: 'f16', device });
   const w = tensor(rand(n * k, 0.1), [n, k], { device });
   const wq = kind === 'nf4' ? quantizeNf4(w, { blockSize: 64, doubleQuant: true })
-    : quantize(w, kind === 'w4a16' ? { bits: 4, granularity: 'group', groupSize: 128 } : { bits: 8, granularity: 'channel' });
-  const xq: QuantizedTensor | undefined = kind === 'w8a8' ? quantizeActivations(x) : undefined;
+    : quantize(w, kind === 'w4a16' ? { bits: 4, granularity: 'group', groupSize: 128 }
+      : { bits: kind === 'w4a4' ? 4 : 8, granularity: 'channel' });
+  const xq: QuantizedTensor | undefined = kind === 'w8a8' || kind === 'w4a4'
+    ? quantizeActivations(x, { bits: kind === 'w4a4' ? 4 : 8 }) : undefined;
   const input: Tensor | QuantizedTensor = xq ?? x;
   const ms = await timeMs(() => quantizedLinear(input, wq, { outDtype: 'f16' }).dispose(), 2 * m * k * n, device);
   for (const t of [x, w, wq, xq]) t?.dispose();

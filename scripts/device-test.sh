@@ -41,7 +41,7 @@ want sanitize && for tool in memcheck racecheck; do
   compute-sanitizer --tool "$tool" --target-processes all --error-exitcode 86 --print-limit 20 \
     npx vitest run --pool=forks --maxWorkers=1 "${cuda_only[@]}" test/elementwise.test.ts test/reduce.test.ts \
     test/matmul.test.ts test/layernorm.test.ts test/tensor.test.ts test/attention.test.ts \
-    test/encoder_ops.test.ts test/encoder_model.test.ts test/quant.test.ts test/stats.test.ts test/lora.test.ts > "$out/sanitizer-$tool.log" 2>&1
+    test/encoder_ops.test.ts test/encoder_model.test.ts test/quant.test.ts test/stats.test.ts test/lora.test.ts test/qgemm.test.ts > "$out/sanitizer-$tool.log" 2>&1
   rc=$?
   grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Tests " "$out/sanitizer-$tool.log" | tee -a "$out/summary.txt"
   [ $rc -eq 0 ] || { status=1; log "$tool exit $rc"; }
