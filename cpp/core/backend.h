@@ -94,7 +94,8 @@ class Backend {
   virtual void nf4_quantize(const kernels::Nf4Args& a) = 0;
   virtual void nf4_dequantize(const kernels::Nf4Args& a) = 0;
   // Quantized GEMMs (contract: cuda/qgemm/qgemm_args.h): per-token int8
-  // activation quantization (optionally smoothed), W8A8, weight-only 4-bit.
+  // activation quantization (optionally smoothed), the integer GEMM (W8A8 /
+  // W6A6 / W4A4), weight-only 4-bit (int4, NF4).
   virtual void quantize_tokens(const kernels::TokenQuantArgs& a) = 0;
   virtual void qgemm_int(const kernels::IntGemmArgs& a) = 0;
   virtual void qgemm_w4(const kernels::W4Args& a) = 0;

@@ -150,7 +150,7 @@ void CudaBackend::quantize_tokens(const kernels::TokenQuantArgs& a) {
 }
 void CudaBackend::qgemm_int(const kernels::IntGemmArgs& a) {
   StoragePtr scratch = scratch_bytes(kernels::qgemm_int_workspace_bytes(a));
-  cuda_check(kernels::qgemm_int(a, scratch ? scratch->data() : nullptr, stream_), "W8A8 GEMM kernel");
+  cuda_check(kernels::qgemm_int(a, scratch ? scratch->data() : nullptr, stream_), "integer GEMM kernel (W8A8 / W4A4)");
 }
 void CudaBackend::qgemm_w4(const kernels::W4Args& a) {
   StoragePtr scratch = scratch_bytes(kernels::qgemm_w4_workspace_bytes(a));

@@ -151,7 +151,7 @@ TensorPtr dequantize_nf4(const TensorPtr& codes, const TensorPtr& absmax, const 
 // {granularity: 'token'}), which it equals without smooth.
 std::array<TensorPtr, 2> quantize_tokens(const TensorPtr& x, const TensorPtr& smooth, int bits);
 // What follows the dot products: bias [n] (any float dtype; applied in f32),
-// exact GELU, the output dtype (f32 / f16 / bf16; W8A8 also i32 = the raw
+// exact GELU, the output dtype (f32 / f16 / bf16; integer GEMMs also i32 = the raw
 // int32 sums, with no bias or GELU).
 struct QLinearOptions {
   TensorPtr bias;

@@ -22,7 +22,7 @@ __device__ __forceinline__ void store_epilogue(const QEpilogue& ep, int64_t n, i
   static_cast<Out*>(ep.y)[row * n + col] = from_f32<Out>(v);
 }
 
-// Output dtype -> C++ type: f32 / f16 / bf16, and i32 (raw W8A8 sums) where allowed.
+// Output dtype -> C++ type: f32 / f16 / bf16, and i32 (raw integer-GEMM sums) where allowed.
 template <class F>
 cudaError_t dispatch_out(KDType dt, bool allow_i32, F&& f) {
   if (dt == KDType::I32) return allow_i32 ? f(int32_t{}) : cudaErrorInvalidValue;

@@ -1,6 +1,6 @@
 // The arithmetic of the quantized GEMMs that both backends share (compiled
 // by nvcc for the kernels and by the host compiler for cpp/cpu/qgemm*.cc):
-// the W8A8 rescale and the 4-bit weight values. Each is the same sequence of
+// the integer GEMMs' rescale and the 4-bit weight values. Each is the same sequence of
 // single f32 operations as quant_math.h's dequantization, so a 4-bit weight
 // inside the GEMM is bit for bit the value dequantize() / NF4 dequantize
 // produce, and CPU and CUDA agree up to the order of the f32 sums.
@@ -11,7 +11,7 @@
 
 namespace germ::kernels {
 
-// float(acc) * (sx * sw): the per-token x per-channel rescale of W8A8.
+// float(acc) * (sx * sw): the per-token x per-channel rescale of W8A8 / W4A4.
 // int -> f32 rounds to nearest even on both (cvt.rn / the FPU default).
 GERM_QHD float int_rescale(int32_t acc, float sx, float sw) { return mul_rn(static_cast<float>(acc), mul_rn(sx, sw)); }
 
