@@ -106,4 +106,5 @@ export {
   quantizeActivations,
   quantizeNf4,
   quantizedLinear,
+  smoothQuantScales,
 } from './quant/index';

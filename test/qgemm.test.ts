@@ -5,7 +5,8 @@
 // the error bound of their f32 arithmetic plus one output rounding.
 import { expect, it } from 'vitest';
 import {
-  QuantizedTensor, type Tensor, linear, quantize, quantizeActivations, quantizeNf4, quantizedLinear, tensor,
+  QuantizedTensor, type Tensor, linear, quantize, quantizeActivations, quantizeNf4, quantizedLinear, smoothQuantScales,
+  tensor,
 } from '../lib/index';
 import { expectClose, maxAbs } from './helpers/compare';
 import { describeDevices } from './helpers/devices';
@@ -191,6 +192,24 @@ describeDevices('quantizedLinear W8A8', (device) => {
     expect(err(y)).toBeLessThan(err(plain));  // what smoothing is for
     expectClose(y, dense, { atol: 0.03 * maxAbs(dense), rtol: 0.03 }, 'smoothed W8A8 vs the f32 layer');
     for (const t of [x, st, w, xq, ws, wq, wPlain]) t.dispose();
+  });
+
+  it('smoothQuantScales: max|X_j|^alpha / max|W_j|^(1 - alpha), clamped at 1e-5', async () => {
+    const [n, k] = [5, 6];
+    const wv = randn(n * k, 71), act = Float32Array.from([40, 1, 0.5, 3, 0, 2]);
+    for (let j = 0; j < n; j++) wv[j * k + 3] = 0;  // an all-zero weight column: clamped
+    const w = tensor(wv, [n, k], { device });
+    for (const alpha of [0.5, 0.8]) {
+      const s = await host(smoothQuantScales(act, w, alpha));
+      const want = Array.from({ length: k }, (_, c) => {
+        let m = 0;
+        for (let j = 0; j < n; j++) m = Math.max(m, Math.abs(wv[j * k + c]));
+        return Math.max(act[c] ** alpha / Math.max(m, f(1e-5)) ** (1 - alpha), f(1e-5));
+      });
+      expectClose(s, want, { atol: 0, rtol: 1e-5 }, `scales, alpha ${alpha}`);
+    }
+    expectGermError(() => smoothQuantScales(act.subarray(1), w), 'ERR_SHAPE', /one activation maximum per input channel/);
+    w.dispose();
   });
 
   it('leading dims, per-tensor weight scale, M = 0', async () => {

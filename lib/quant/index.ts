@@ -8,3 +8,4 @@ export {
   quantizeActivations,
   quantizedLinear,
 } from './linear';
+export { smoothQuantScales } from './smooth';
