@@ -205,6 +205,13 @@ __global__ void __launch_bounds__(256) w4_simt_kernel(W4Args p, DynamicMap map) 
   }
 }
 
+// The 8-bit dynamic map, built once: building it sorts 256 values, too slow
+// to repeat on every launch of a GEMM that may itself take microseconds.
+const DynamicMap& dynamic_map() {
+  static const DynamicMap map = make_dynamic_map();
+  return map;
+}
+
 template <typename T>
 Plan plan(const W4Args& a) {
   Plan pl;
@@ -233,7 +240,7 @@ cudaError_t launch_tc(const W4Args& a, const Plan& pl, float* part, cudaStream_t
                                     W4Gemm<Tr, T>::smem_bytes(Tr::kStagesRegs), &smem);
   if (e != cudaSuccess) return e;
   kernel<<<dim3(static_cast<unsigned>(pl.tiles), pl.splits), Tr::kThreads, smem, stream>>>(a, pl.splits, part,
-                                                                                            make_dynamic_map());
+                                                                                            dynamic_map());
   if (pl.splits > 1)
     w4_reduce_kernel<Out><<<grid_stride_blocks(a.m * a.n, 256), 256, 0, stream>>>(a.ep, a.m, a.n, pl.splits, part);
   return cudaGetLastError();
@@ -264,7 +271,7 @@ cudaError_t qgemm_w4(const W4Args& a, void* workspace, cudaStream_t stream) {
           return cudaErrorInvalidValue;
         } else {
           if (!pl.tc) {
-            w4_simt_kernel<T, Out><<<grid_stride_blocks(a.m * a.n, 8), 256, 0, stream>>>(a, make_dynamic_map());
+            w4_simt_kernel<T, Out><<<grid_stride_blocks(a.m * a.n, 8), 256, 0, stream>>>(a, dynamic_map());
             return cudaGetLastError();
           }
           return pl.large ? launch_tc<W4Large, T, Out>(a, pl, part, stream)
