@@ -33,6 +33,11 @@ function normalizeDim(dim: number, ndim: number, what = 'dim'): number {
 
 export class Tensor {
   #handle: NativeTensor | null;
+  // A handle's shape and dtype never change; reading them through N-API costs
+  // about a microsecond each, and model code reads them on every op, so they
+  // are fetched once.
+  #shape: readonly number[] | undefined;
+  #dtype: DType | undefined;
 
   /** @internal Wraps a native handle; use tensor(), zeros() ... to make one. */
   constructor(handle: NativeTensor) {
@@ -47,23 +52,28 @@ export class Tensor {
   }
 
   get shape(): number[] {
-    return this.handle.shape;
+    return this.#shapeOf().slice();
   }
   get strides(): number[] {
     return this.handle.strides;
   }
   get dtype(): DType {
-    return this.handle.dtype;
+    return (this.#dtype ??= this.handle.dtype);
   }
   get device(): string {
     return this.handle.device;
   }
   get ndim(): number {
-    return this.handle.shape.length;
+    return this.#shapeOf().length;
   }
   /** Number of elements. */
   get size(): number {
-    return this.handle.shape.reduce((a, b) => a * b, 1);
+    return this.#shapeOf().reduce((a, b) => a * b, 1);
+  }
+
+  #shapeOf(): readonly number[] {
+    const handle = this.handle;  // throws ERR_DISPOSED first
+    return (this.#shape ??= handle.shape);
   }
   get disposed(): boolean {
     return this.#handle === null;

@@ -38,24 +38,43 @@
 #include "gemm_sm90a.h"
 #include "wgmma_ops.cuh"
 
+#ifndef GERM_WGMMA_PINGPONG_MAX_K  // K up to which 128-wide tiles run ping-pong
+#define GERM_WGMMA_PINGPONG_MAX_K 2048
+#endif
+
 namespace germ::kernels {
 namespace gemm_detail {
 
-template <int BN_, int STAGES_>
+// Two ways to split the block's work between its two consumer warpgroups:
+//   cooperative: both work on one BM x BN tile, 64 rows each. Wide tiles
+//     (BN = 256) read less shared memory per MMA; the tensor cores idle while
+//     the block runs its epilogue.
+//   ping-pong: each warpgroup owns whole 128 x BN tiles (two m64 MMAs per k
+//     step), alternate tiles of the block. Their main loops take turns on the
+//     tensor cores (the producer fills the ring tile by tile, in order), so one
+//     warpgroup's epilogue runs while the other's MMAs do: better when K is short
+//     and the epilogue is a large share of a tile's time.
+template <int BN_, int STAGES_, bool PINGPONG_>
 struct WgmmaTraits {
   static constexpr int BM = 128, BN = BN_, BK = 64, kStages = STAGES_;
-  static constexpr int kConsumers = 2;  // warpgroups of MMAs, 64 rows each
+  static constexpr bool kPingPong = PINGPONG_;
+  static constexpr int kConsumers = 2;  // warpgroups of MMAs
   static constexpr int kThreads = 128 * (kConsumers + 1);
+  static constexpr int kConsumerRows = kPingPong ? BM : BM / kConsumers;
+  static constexpr int kMSub = kConsumerRows / 64;  // m64 MMAs per k step and warpgroup
+  static constexpr int kReaders = kPingPong ? 4 : 4 * kConsumers;  // warps that read each stage
   static constexpr int kBytesA = BM * BK * 2, kBytesB = BN * BK * 2;
-  static constexpr int kAccum = BN / 2;  // f32 accumulators per consumer thread
-  // Stages, then kStages full + kStages empty mbarriers, plus slack to align
-  // the stages to 1024 bytes (the swizzle atom).
-  static constexpr int kSmemBytes = kStages * (kBytesA + kBytesB) + 2 * kStages * 8 + 1024;
+  static constexpr int kAccum = BN / 2;  // f32 accumulators per thread and m64 MMA
+  // Stages, then kStages full + kStages empty + 2 turn mbarriers, plus slack
+  // to align the stages to 1024 bytes (the swizzle atom).
+  static constexpr int kSmemBytes = kStages * (kBytesA + kBytesB) + (2 * kStages + 2) * 8 + 1024;
   static_assert(kSmemBytes <= 227 * 1024, "fits an H100 block");
+  static_assert(kMSub * kAccum <= 128, "accumulators fit the consumer's registers");
 };
-// Both fill 192 KB of stages: 6 x 32 KB for BN = 128, 4 x 48 KB for BN = 256.
-using Wgmma128 = WgmmaTraits<128, 6>;
-using Wgmma256 = WgmmaTraits<256, 4>;
+// All fill 192 KB of stages: 6 x 32 KB for BN = 128, 4 x 48 KB for BN = 256.
+using Wgmma128 = WgmmaTraits<128, 6, false>;
+using Wgmma256 = WgmmaTraits<256, 4, false>;
+using Wgmma128PingPong = WgmmaTraits<128, 6, true>;
 
 // ---- PTX wrappers ------------------------------------------------------------
 
@@ -151,13 +170,16 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
   const uint32_t base = (shared_addr(smem_raw) + 1023) & ~1023u;
   const uint32_t stages_a = base, stages_b = base + Tr::kStages * Tr::kBytesA;
   const uint32_t full = stages_b + Tr::kStages * Tr::kBytesB, empty = full + 8 * Tr::kStages;
+  const uint32_t turn = empty + 8 * Tr::kStages;  // ping-pong: turn[c] = "warpgroup c may start its main loop"
   const int warpgroup = threadIdx.x / 128, t = threadIdx.x % 128;
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < Tr::kStages; ++s) {
       mbar_init(full + 8 * s, 1);                    // the producer's expect_tx arrival (+ the bytes)
-      mbar_init(empty + 8 * s, 4 * Tr::kConsumers);  // one arrival per consumer warp
+      mbar_init(empty + 8 * s, Tr::kReaders);        // one arrival per warp that reads the stage
     }
+    mbar_init(turn, 4);
+    mbar_init(turn + 8, 4);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   __syncthreads();
@@ -194,45 +216,72 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
     // ---- consumers
     regs_inc<232>();
     const int consumer = warpgroup - 1, warp = t / 32, lane = t % 32;
-    int stage = 0, prev_stage = 0;
-    uint32_t phase = 0;
-    float acc[Tr::kAccum];
-    for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+    const int row0 = Tr::kPingPong ? 0 : consumer * Tr::kConsumerRows;  // our rows of the tile
+    float acc[Tr::kMSub][Tr::kAccum];
+    // Ping-pong: this warpgroup takes every other tile of the block, and the
+    // two take turns: a main loop starts only once the other warpgroup's
+    // previous one has ended. That keeps the consumer waiting on a stage at
+    // most one lap of the ring behind the producer, which the full barriers'
+    // parity test needs (a wait two laps ahead would pass on the wrong phase).
+    const int64_t first = Tr::kPingPong ? consumer : 0, step = Tr::kPingPong ? 2 : 1;
+    int turns = 0;  // main loops this warpgroup has run
+    for (int64_t j = first; blockIdx.x + j * gridDim.x < tiles; j += step, ++turns) {
+      if (Tr::kPingPong && (consumer == 1 || turns > 0))
+        mbar_wait(turn + 8 * consumer, static_cast<uint32_t>((consumer == 0 ? turns - 1 : turns) & 1));
       int64_t b, tm, tn;
-      coords(tile, &b, &tm, &tn);
+      coords(blockIdx.x + j * gridDim.x, &b, &tm, &tn);
+      // The producer fills the ring with the block's tiles in order, ktiles
+      // stages each: where the j-th tile's first stage is, and its phase.
+      const int64_t it0 = j * ktiles;
+      int stage = static_cast<int>(it0 % Tr::kStages), prev_stage = stage;
+      uint32_t phase = static_cast<uint32_t>((it0 / Tr::kStages) & 1);
 #pragma unroll
-      for (int i = 0; i < Tr::kAccum; ++i) acc[i] = 0.0f;
+      for (int ms = 0; ms < Tr::kMSub; ++ms)
+#pragma unroll
+        for (int i = 0; i < Tr::kAccum; ++i) acc[ms][i] = 0.0f;
       for (int kt = 0; kt < ktiles; ++kt) {
         mbar_wait(full + 8 * stage, phase);
-        pin_registers(acc);
+#pragma unroll
+        for (int ms = 0; ms < Tr::kMSub; ++ms) pin_registers(acc[ms]);
         wgmma_fence();
-        const uint32_t a0 = stages_a + stage * Tr::kBytesA + consumer * 64 * 128;  // our 64 rows
+        const uint32_t a0 = stages_a + stage * Tr::kBytesA + row0 * 128;  // rows of 128 bytes
         const uint32_t b0 = stages_b + stage * Tr::kBytesB;
 #pragma unroll
         for (int kk = 0; kk < Tr::BK / 16; ++kk)
-          wgmma_m64k16<Tr::BN, T>(acc, tile_desc(a0 + kk * 32), tile_desc(b0 + kk * 32));
+#pragma unroll
+          for (int ms = 0; ms < Tr::kMSub; ++ms)
+            wgmma_m64k16<Tr::BN, T>(acc[ms], tile_desc(a0 + ms * 64 * 128 + kk * 32), tile_desc(b0 + kk * 32));
         wgmma_commit();
         wgmma_wait<1>();  // this stage's MMAs may still run; the previous stage's are done
-        pin_registers(acc);
+#pragma unroll
+        for (int ms = 0; ms < Tr::kMSub; ++ms) pin_registers(acc[ms]);
         if (kt > 0 && lane == 0) mbar_arrive(empty + 8 * prev_stage);
         prev_stage = stage;
         if (++stage == Tr::kStages) { stage = 0; phase ^= 1; }
       }
       wgmma_wait<0>();
-      pin_registers(acc);
+#pragma unroll
+      for (int ms = 0; ms < Tr::kMSub; ++ms) pin_registers(acc[ms]);
       if (ktiles > 0 && lane == 0) mbar_arrive(empty + 8 * prev_stage);
+      if (Tr::kPingPong) {
+        __syncwarp();
+        if (lane == 0) mbar_arrive(turn + 8 * (1 - consumer));  // the other warpgroup's turn
+      }
 
       // Epilogue. Per 8-column chunk j the accumulators hold the m16n8 layout
       // of mma.sync for this warp's 16 rows: acc[4j], acc[4j+1] at (row, col),
       // (row, col+1); acc[4j+2], acc[4j+3] at row + 8.
       T* c = static_cast<T*>(p.c) + b * p.stride_c;
       const T* bias = static_cast<const T*>(p.bias);
-      const int64_t row = tm * Tr::BM + consumer * 64 + warp * 16 + lane / 4;
 #pragma unroll
-      for (int j = 0; j < Tr::BN / 8; ++j) {
-        const int64_t col = tn * Tr::BN + j * 8 + (lane % 4) * 2;
-        store_output_pair(p, c, bias, pairs_aligned, row, col, acc[4 * j], acc[4 * j + 1]);
-        store_output_pair(p, c, bias, pairs_aligned, row + 8, col, acc[4 * j + 2], acc[4 * j + 3]);
+      for (int ms = 0; ms < Tr::kMSub; ++ms) {
+        const int64_t row = tm * Tr::BM + row0 + ms * 64 + warp * 16 + lane / 4;
+#pragma unroll
+        for (int n8 = 0; n8 < Tr::BN / 8; ++n8) {
+          const int64_t col = tn * Tr::BN + n8 * 8 + (lane % 4) * 2;
+          store_output_pair(p, c, bias, pairs_aligned, row, col, acc[ms][4 * n8], acc[ms][4 * n8 + 1]);
+          store_output_pair(p, c, bias, pairs_aligned, row + 8, col, acc[ms][4 * n8 + 2], acc[ms][4 * n8 + 3]);
+        }
       }
     }
   }
@@ -312,25 +361,37 @@ cudaError_t gemm_sm90a(const GemmArgs& a, int sm_count, cudaStream_t stream, boo
   const int64_t lim = int64_t(1) << 31;
   if (a.m >= lim || a.n >= lim || a.k >= lim || a.batch >= lim) return cudaSuccess;
 
-  // Tile width: the one whose last wave is least empty, counting a block of
-  // 256 columns as ~1.8 blocks of 128 (fixed per-tile costs favour wide tiles).
+  // Kernel: the 128 x 256 cooperative one unless 128-wide tiles leave the last
+  // wave less empty (counting a 256-wide tile as ~1.8 of the 128-wide ones);
+  // 128-wide tiles run ping-pong when K is short (few k steps per tile, so the
+  // epilogue is a large share of it). GERM_WGMMA_FORCE (compile-time, for A/B
+  // timing in cuda/dev) pins one: 1 cooperative 128, 2 cooperative 256, 3 ping-pong.
   auto cost = [&](int bn, double width) {
     const int64_t tiles = ceil_div(a.m, 128) * ceil_div(a.n, bn) * a.batch;
     return static_cast<double>(ceil_div(tiles, sm_count)) * width;
   };
-  const bool wide = cost(256, 1.8) <= cost(128, 1.0);
-  const int box_b = wide ? 256 : 128;
+#ifndef GERM_WGMMA_FORCE
+#define GERM_WGMMA_FORCE 0
+#endif
+  int kind = cost(256, 1.8) <= cost(128, 1.0) ? 2 : (a.k <= GERM_WGMMA_PINGPONG_MAX_K ? 3 : 1);
+  if (GERM_WGMMA_FORCE != 0) kind = GERM_WGMMA_FORCE;
+  const int box_b = kind == 2 ? 256 : 128;
 
   CUtensorMap map_a, map_b;
   if (!encode_operand(&map_a, a.dtype, a.a, a.m, a.k, a.lda, a.batch, a.stride_a, 128) ||
       !encode_operand(&map_b, a.dtype, a.b, a.n, a.k, a.ldb, a.batch, a.stride_b, box_b))
     return cudaSuccess;
   *launched = true;
-  if (a.dtype == KDType::F16)
-    return wide ? launch_wgmma<Wgmma256, __half>(a, map_a, map_b, sm_count, stream)
-                : launch_wgmma<Wgmma128, __half>(a, map_a, map_b, sm_count, stream);
-  return wide ? launch_wgmma<Wgmma256, __nv_bfloat16>(a, map_a, map_b, sm_count, stream)
-              : launch_wgmma<Wgmma128, __nv_bfloat16>(a, map_a, map_b, sm_count, stream);
+  return dispatch_float_dtype(a.dtype, [&](auto tag) -> cudaError_t {
+    using T = decltype(tag);
+    if constexpr (std::is_same<T, float>::value) {
+      return cudaErrorInvalidValue;  // excluded above
+    } else {
+      if (kind == 2) return launch_wgmma<Wgmma256, T>(a, map_a, map_b, sm_count, stream);
+      if (kind == 3) return launch_wgmma<Wgmma128PingPong, T>(a, map_a, map_b, sm_count, stream);
+      return launch_wgmma<Wgmma128, T>(a, map_a, map_b, sm_count, stream);
+    }
+  });
 }
 
 }  // namespace germ::kernels
