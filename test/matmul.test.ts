@@ -53,7 +53,7 @@ describeDevices('matmul', (device) => {
   // Problems large enough for the 128 x 128 tiles to fill a GPU: on an H100
   // these take the wgmma + TMA kernel (256- and 128-column tiles, a ragged last
   // k-tile, batches, bias, beta), elsewhere the mma.sync one.
-  const large: [string, number, number, number, number][] = [
+  const large: ['f16' | 'bf16', number, number, number, number][] = [
     // dtype, batch, m, k, n
     ['f16', 1, 1100, 200, 2100], ['bf16', 1, 2100, 40, 2200], ['f16', 2, 700, 136, 1500], ['bf16', 1, 333, 8, 9000],
   ];
