@@ -78,6 +78,7 @@ export {
   LoraLinear,
   catRows,
   loraMerge,
+  loraMergeQuantized,
   loraUnmerge,
   matmulInto,
 } from './lora';

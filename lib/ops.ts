@@ -200,6 +200,15 @@ export function addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor, bias: 
   return layerNormResult(native().addLayerNorm(x.handle, residual.handle, weight.handle, bias.handle, eps));
 }
 
+/**
+ * addLayerNorm for inference: the output alone. Saves nothing for a backward,
+ * so there are no mean / rstd tensors to allocate and dispose (per layer of a
+ * model, that is two fewer tensors each time).
+ */
+export function addLayerNormOut(x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  return new Tensor(native().addLayerNorm(x.handle, residual.handle, weight.handle, bias.handle, eps, false));
+}
+
 export interface LayerNormGrads {
   dx: Tensor;
   dweight: Tensor;

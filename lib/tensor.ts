@@ -33,6 +33,13 @@ function normalizeDim(dim: number, ndim: number, what = 'dim'): number {
 
 export class Tensor {
   #handle: NativeTensor | null;
+  // A handle's shape and dtype never change; reading them through N-API costs
+  // about a microsecond each, and model code reads them on every op, so they
+  // are fetched once.
+  #shape: readonly number[] | undefined;
+  #strides: readonly number[] | undefined;
+  #offset: number | undefined;
+  #dtype: DType | undefined;
 
   /** @internal Wraps a native handle; use tensor(), zeros() ... to make one. */
   constructor(handle: NativeTensor) {
@@ -47,23 +54,37 @@ export class Tensor {
   }
 
   get shape(): number[] {
-    return this.handle.shape;
+    return this.#shapeOf().slice();
   }
   get strides(): number[] {
-    return this.handle.strides;
+    return this.#stridesOf().slice();
+  }
+  /** @internal Element offset of this view into its storage. */
+  get offset(): number {
+    const handle = this.handle;
+    return (this.#offset ??= handle.offset);
   }
   get dtype(): DType {
-    return this.handle.dtype;
+    return (this.#dtype ??= this.handle.dtype);
   }
   get device(): string {
     return this.handle.device;
   }
   get ndim(): number {
-    return this.handle.shape.length;
+    return this.#shapeOf().length;
   }
   /** Number of elements. */
   get size(): number {
-    return this.handle.shape.reduce((a, b) => a * b, 1);
+    return this.#shapeOf().reduce((a, b) => a * b, 1);
+  }
+
+  #shapeOf(): readonly number[] {
+    const handle = this.handle;  // throws ERR_DISPOSED first
+    return (this.#shape ??= handle.shape);
+  }
+  #stridesOf(): readonly number[] {
+    const handle = this.handle;
+    return (this.#strides ??= handle.strides);
   }
   get disposed(): boolean {
     return this.#handle === null;
@@ -137,7 +158,7 @@ export class Tensor {
       throw new GermError(`reshape: cannot view [${this.shape}] (${size} elements) as [${shape}]`, 'ERR_SHAPE');
     const base = isContiguous(this) ? this.handle : native().contiguous(this.handle);
     const strides = contiguousStrides(full);
-    const v = native().view(base, full, strides, base === this.handle ? this.handle.offset : 0);
+    const v = native().view(base, full, strides, base === this.handle ? this.offset : 0);
     return new Tensor(v);
   }
   /** Swaps two dims (default: the last two). */
@@ -153,26 +174,25 @@ export class Tensor {
     const dims = order.map((d) => normalizeDim(d, n));
     if (dims.length !== n || new Set(dims).size !== n)
       throw new GermError(`permute: [${order}] is not a permutation of ${n} dims`, 'ERR_SHAPE');
-    const h = this.handle;
-    return new Tensor(native().view(h, dims.map((d) => h.shape[d]), dims.map((d) => h.strides[d]), h.offset));
+    const shape = this.#shapeOf(), strides = this.#stridesOf();
+    return new Tensor(native().view(this.handle, dims.map((d) => shape[d]), dims.map((d) => strides[d]), this.offset));
   }
   /** Elements start .. start+length-1 along dim. */
   narrow(dim: number, start: number, length: number): Tensor {
-    const h = this.handle;
-    const d = normalizeDim(dim, h.shape.length);
-    if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > h.shape[d])
-      throw new GermError(`narrow: [${start}, ${start + length}) outside dim ${d} of size ${h.shape[d]}`, 'ERR_SHAPE');
-    const shape = [...h.shape];
+    const shape = [...this.#shapeOf()], strides = this.#stridesOf();
+    const d = normalizeDim(dim, shape.length);
+    if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > shape[d])
+      throw new GermError(`narrow: [${start}, ${start + length}) outside dim ${d} of size ${shape[d]}`, 'ERR_SHAPE');
     shape[d] = length;
-    return new Tensor(native().view(h, shape, h.strides, h.offset + start * h.strides[d]));
+    return new Tensor(native().view(this.handle, shape, [...strides], this.offset + start * strides[d]));
   }
   unsqueeze(dim: number): Tensor {
-    const h = this.handle;
-    const d = normalizeDim(dim, h.shape.length + 1);
-    const shape = [...h.shape], strides = [...h.strides];
+    const shape = [...this.#shapeOf()], strides = [...this.#stridesOf()];
+    const n = shape.length;
+    const d = normalizeDim(dim, n + 1);
+    strides.splice(d, 0, d < n ? strides[d] * shape[d] : 1);
     shape.splice(d, 0, 1);
-    strides.splice(d, 0, d < h.shape.length ? h.strides[d] * h.shape[d] : 1);
-    return new Tensor(native().view(h, shape, strides, h.offset));
+    return new Tensor(native().view(this.handle, shape, strides, this.offset));
   }
 
   // ---- math (see ops.ts)
@@ -220,7 +240,7 @@ export function contiguousStrides(shape: number[]): number[] {
 }
 
 function isContiguous(t: Tensor): boolean {
-  const { shape, strides } = t.handle;
+  const { shape, strides } = t;
   let expect = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
     if (shape[i] !== 1 && strides[i] !== expect) return false;

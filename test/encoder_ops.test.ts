@@ -2,7 +2,7 @@
 // (DNABERT-2's gated-MLP epilogue) and addLayerNorm (post-LN residual), each
 // against a float64 reference and, on a GPU, against the CPU backend.
 import { expect, it } from 'vitest';
-import { type Tensor, add, addLayerNorm, embedding, geglu, layerNorm, tensor } from '../lib/index';
+import { type Tensor, add, addLayerNorm, addLayerNormOut, embedding, geglu, layerNorm, tensor } from '../lib/index';
 import { read } from './helpers/check';
 import { expectClose } from './helpers/compare';
 import { describeDevices } from './helpers/devices';
@@ -206,8 +206,11 @@ describeDevices('addLayerNorm', (device) => {
           const sum = add(xt, rt);
           const unfused = layerNorm(sum, wt, bt, eps);
           sum.dispose();
+          const inference = addLayerNormOut(xt, rt, wt, bt, eps);  // no saved statistics
+          expect(inference.shape).toEqual(shape);
           results.push({ out: await read(fused.out), mean: await read(fused.mean), rstd: await read(fused.rstd),
-            outUnfused: await read(unfused.out), meanUnfused: await read(unfused.mean), rstdUnfused: await read(unfused.rstd) });
+            outUnfused: await read(unfused.out), meanUnfused: await read(unfused.mean), rstdUnfused: await read(unfused.rstd),
+            outInference: await read(inference) });
         }
         const [got] = results;
         const u = dtype === 'f32' ? 1e-5 : 2 * EPS[dtype];
@@ -217,6 +220,7 @@ describeDevices('addLayerNorm', (device) => {
         // Fused == layerNorm(add(x, residual)) bit for bit on the same backend.
         for (const k of ['out', 'mean', 'rstd'])
           expectClose(got[k], got[`${k}Unfused`], { atol: 0, rtol: 0 }, `${k} vs layerNorm(add(x, residual))`);
+        expectClose(got.outInference, got.out, { atol: 0, rtol: 0 }, 'addLayerNormOut vs addLayerNorm');
         if (results.length === 2)
           for (const k of ['out', 'mean', 'rstd'])
             expectClose(got[k], results[1][k], { atol: 4 * u, rtol: 2 * u }, `${k} vs cpu`);

@@ -3,7 +3,8 @@
 // against float64 references with bounds derived from where germ rounds
 // (test/helpers/lora_ref.ts), and on a GPU against the CPU backend too.
 import { expect, it } from 'vitest';
-import { LoraLinear, type Tensor, catRows, loraMerge, loraUnmerge, matmulInto, tensor } from '../lib/index';
+import { LoraLinear, type QuantizeOptions, type Tensor, catRows, loraMerge, loraMergeQuantized, loraUnmerge, matmulInto, quantize,
+  quantizeNf4, tensor } from '../lib/index';
 import { read } from './helpers/check';
 import { describeDevices } from './helpers/devices';
 import { EPS, roundTo } from './helpers/float16';
@@ -317,3 +318,63 @@ describeDevices('LoraLinear', (device) => {
 });
 
 export type { Tensor };
+
+describeDevices('loraMergeQuantized (QLoRA export)', (device) => {
+  const [out, inn, r, alpha] = [24, 128, 4, 8];
+  const w = Array.from(randn(out * inn, 71, 0.05));
+  const A = Array.from(randn(r * inn, 72, 0.05)), B = Array.from(randn(out * r, 73, 0.05));
+  const s = alpha / r;
+  const adapter = () => ({ A: tensor(A, [r, inn], { device }), B: tensor(B, [out, r], { device, dtype: 'bf16' }), alpha });
+  const bf16B = B.map((v) => roundTo('bf16', v));
+  const baBf16 = mm(bf16B, A, out, r, inn).v;  // float64 B A with B as the bf16 adapter holds it
+
+  const cases: [string, QuantizeOptions][] = [
+    ['int8 per channel', { bits: 8, granularity: 'channel' }],
+    ['int4 asymmetric, groups of 64', { bits: 4, symmetric: false, granularity: 'group', groupSize: 64 }],
+  ];
+  for (const [name, opts] of cases) {
+    it(`${name}: the re-quantized weight is within half a step of deq(Wq) + (alpha / r) B A`, async () => {
+      const wq = quantize(tensor(w, [out, inn], { device }), opts);
+      const base = await read(wq.dequantize());
+      const ad = adapter();
+      const merged = loraMergeQuantized(wq, ad);
+      expect([merged.bits, merged.symmetric, merged.granularity, merged.groupSize]).toEqual([wq.bits, wq.symmetric, wq.granularity, wq.groupSize]);
+      const got = await read(merged.dequantize());
+      const scales = await read(merged.scale);
+      const perRow = scales.length / out;  // scales per output row (1 per channel, in / groupSize per group)
+      const want = Float64Array.from(base, (v, i) => v + s * baBf16[i]);
+      const bound = Float64Array.from(want, (_, i) =>
+        0.5 * scales[Math.floor(i / inn) * perRow + Math.floor((i % inn) / (inn / perRow))] * (1 + 1e-5) + 1e-6);
+      expectWithin(got, want, bound, name);
+      expect(Array.from(await read(wq.dequantize()))).toEqual(Array.from(base));  // the input is untouched
+      for (const t of [ad.A, ad.B]) t.dispose();
+    });
+  }
+
+  it('NF4 with double quantization keeps its block size; error within the NF4 grid', async () => {
+    const wq = quantizeNf4(tensor(w, [out, inn], { device }), { blockSize: 64, doubleQuant: true });
+    const base = await read(wq.dequantize());
+    const ad = adapter();
+    const merged = loraMergeQuantized(wq, ad);
+    expect([merged.blockSize, merged.doubleQuant]).toEqual([64, true]);
+    const got = await read(merged.dequantize());
+    const want = Float64Array.from(base, (v, i) => v + s * baBf16[i]);
+    // NF4's widest gap is -1 .. -0.6962 of the block's absmax; double quantization
+    // moves absmax by under 1%.
+    for (let b = 0; b < (out * inn) / 64; b++) {
+      let amax = 0;
+      for (let i = b * 64; i < (b + 1) * 64; i++) amax = Math.max(amax, Math.abs(want[i]));
+      const bound = Array.from({ length: 64 }, () => 0.152 * amax * 1.02 + 1e-6);
+      expectWithin(got.subarray(b * 64, (b + 1) * 64), want.subarray(b * 64, (b + 1) * 64), bound, `block ${b}`);
+    }
+    for (const t of [ad.A, ad.B]) t.dispose();
+  });
+
+  it('a zero adapter gives back the weight up to one re-quantization', async () => {
+    const wq = quantize(tensor(w, [out, inn], { device }), { bits: 8, granularity: 'channel' });
+    const merged = loraMergeQuantized(wq, { A: tensor(A, [r, inn], { device }), B: tensor(new Float32Array(out * r), [out, r], { device }), alpha });
+    const [a, b] = [await read(wq.dequantize()), await read(merged.dequantize())];
+    const scales = await read(wq.scale);
+    expectWithin(b, a, Float64Array.from(a, (_, i) => 1e-6 + 1e-6 * scales[Math.floor(i / inn)] * 127), 'zero adapter');
+  });
+});

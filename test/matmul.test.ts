@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { linear, matmul, tensor } from '../lib/index';
+import { matmulInto } from '../lib/lora/ops';
 import { checkOp } from './helpers/check';
 import { describeDevices } from './helpers/devices';
 import { roundTo } from './helpers/float16';
@@ -48,6 +49,34 @@ describeDevices('matmul', (device) => {
       }
     }
   }
+
+  // Problems large enough for the 128 x 128 tiles to fill a GPU: on an H100
+  // these take the wgmma + TMA kernel (256- and 128-column tiles, a ragged last
+  // k-tile, batches, bias, beta), elsewhere the mma.sync one.
+  const large: ['f16' | 'bf16', number, number, number, number][] = [
+    // dtype, batch, m, k, n
+    ['f16', 1, 1100, 200, 2100], ['bf16', 1, 2100, 40, 2200], ['f16', 2, 700, 136, 1500], ['bf16', 1, 333, 8, 9000],
+  ];
+  for (const [dtype, batch, m, k, n] of large) {
+    it(`large ${dtype} ${batch}x${m}x${k}x${n} x @ W^T + bias`, async () => {
+      const x = round(dtype, randn(batch * m * k, m + k)), w = round(dtype, randn(n * k, n + 2 * k));
+      const bias = round(dtype, randn(n, n));
+      const xw = matmul64(x, transpose2d(w, n, k), batch, m, k, n, false);
+      const want = Array.from(xw, (v, i) => roundTo(dtype, v + bias[i % n]));
+      await checkOp(device, (d) => linear(tensor(x, [batch, m, k], { dtype, device: d }),
+        tensor(w, [n, k], { dtype, device: d }), tensor(bias, [n], { dtype, device: d })), want, tol(dtype, k),
+        `linear ${dtype}`);
+    });
+  }
+  it('large f16 beta accumulation: C = 0.5 * x @ W^T + 2 * C', async () => {
+    const [m, k, n] = [1500, 64, 1800];
+    const x = round('f16', randn(m * k, 1)), w = round('f16', randn(n * k, 2)), c0 = round('f16', randn(m * n, 3));
+    const xw = matmul64(x, transpose2d(w, n, k), 1, m, k, n);
+    const want = Array.from(xw, (v, i) => roundTo('f16', 0.5 * v + 2 * c0[i]));
+    await checkOp(device, (d) => matmulInto(tensor(c0, [m, n], { dtype: 'f16', device: d }),
+      tensor(x, [m, k], { dtype: 'f16', device: d }), tensor(w, [n, k], { dtype: 'f16', device: d }),
+      { transB: true, alpha: 0.5, beta: 2 }), want, { atol: 3e-3 * Math.sqrt(k), rtol: 2 ** -10 }, 'beta');
+  });
 
   it('linear: x [2, 5, 64] @ W[48, 64]^T + bias, with alpha', async () => {
     const x = Array.from(randn(2 * 5 * 64, 1)), w = Array.from(randn(48 * 64, 2)), bias = Array.from(randn(48, 3));

@@ -114,7 +114,10 @@ export interface NativeAddon {
          alpha: number): NativeTensor;
   layerNorm(x: NativeTensor, weight: NativeTensor, bias: NativeTensor, eps: number): [NativeTensor, NativeTensor, NativeTensor];
   addLayerNorm(x: NativeTensor, residual: NativeTensor, weight: NativeTensor, bias: NativeTensor,
-               eps: number): [NativeTensor, NativeTensor, NativeTensor];
+               eps: number, stats?: true): [NativeTensor, NativeTensor, NativeTensor];
+  /** stats false: inference, the normalised output alone (no mean / rstd saved). */
+  addLayerNorm(x: NativeTensor, residual: NativeTensor, weight: NativeTensor, bias: NativeTensor,
+               eps: number, stats: false): NativeTensor;
   /** ids: an i32 tensor on the table's device, or host ids (checked, then uploaded). */
   embedding(table: NativeTensor, ids: NativeTensor | Int32Array | number[]): NativeTensor;
   geglu(x: NativeTensor, bias: NativeTensor | null): NativeTensor;

@@ -4,6 +4,7 @@
 // on. On CUDA the task only enqueues kernels on the device's stream; on CPU it
 // runs the kernel on the intra-op pool.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -38,6 +39,7 @@ class Executor {
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
   std::deque<std::function<void()>> queue_;
+  std::atomic<size_t> queued_{0};  // queue_.size(), readable without the lock (the idle spin)
   uint64_t submitted_ = 0, completed_ = 0;
   bool stop_ = false;
   std::thread thread_;

@@ -160,7 +160,10 @@ Napi::Value add_layer_norm(Info info) {
   TensorPtr x = tensor_arg(info, 0, "x"), r = tensor_arg(info, 1, "residual");
   TensorPtr w = tensor_arg(info, 2, "weight"), b = tensor_arg(info, 3, "bias");
   return guarded(info.Env(), [&] {
-    return wrap3(info.Env(), ops::layernorm_forward(x, r, w, b, static_cast<float>(arg_number(info[4], "eps"))));
+    // A 6th argument `false` (inference): no saved statistics, the output alone.
+    const bool stats = info.Length() < 6 || info[5].IsUndefined() || info[5].ToBoolean().Value();
+    auto res = ops::layernorm_forward(x, r, w, b, static_cast<float>(arg_number(info[4], "eps")), stats);
+    return stats ? wrap3(info.Env(), res) : Napi::Value(TensorObject::wrap(info.Env(), res[0]));
   });
 }
 

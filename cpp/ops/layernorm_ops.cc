@@ -15,7 +15,7 @@ void check_param(const char* op, const TensorPtr& p, const TensorPtr& x, const c
 }  // namespace
 
 std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x_in, const TensorPtr& r_in, const TensorPtr& w_in,
-                                           const TensorPtr& b_in, float eps) {
+                                           const TensorPtr& b_in, float eps, bool save_stats) {
   const char* op = r_in ? "addLayerNorm" : "layerNorm";
   require_same_device(op, {&x_in, &r_in, &w_in, &b_in});
   require_float(op, x_in);
@@ -35,13 +35,16 @@ std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x_in, const TensorPt
   Shape stat_shape(x->shape.begin(), x->shape.end() - 1);
   Backend& be = backend_for(x->device());
   TensorPtr out = empty(be, x->dtype, x->shape);
-  TensorPtr mean = empty(be, DType::F32, stat_shape), rstd = empty(be, DType::F32, stat_shape);
+  TensorPtr mean = save_stats ? empty(be, DType::F32, stat_shape) : nullptr;
+  TensorPtr rstd = save_stats ? empty(be, DType::F32, stat_shape) : nullptr;
   const kernels::KDType dt = kd(x->dtype);
   void* po = out->data();
-  auto* pm = static_cast<float*>(mean->data());
-  auto* pr = static_cast<float*>(rstd->data());
+  auto* pm = save_stats ? static_cast<float*>(mean->data()) : nullptr;
+  auto* pr = save_stats ? static_cast<float*>(rstd->data()) : nullptr;
   const void *px = x->data(), *pres = r ? r->data() : nullptr, *pw = w->data(), *pb = b->data();
-  submit(be, storages({&x, &r, &w, &b}), {out->storage, mean->storage, rstd->storage}, [=](Backend& be2) {
+  std::vector<StoragePtr> writes{out->storage};
+  if (save_stats) { writes.push_back(mean->storage); writes.push_back(rstd->storage); }
+  submit(be, storages({&x, &r, &w, &b}), std::move(writes), [=](Backend& be2) {
     if (rows && cols) be2.layernorm_forward(dt, po, pm, pr, px, pres, pw, pb, rows, cols, eps);
   });
   return {out, mean, rstd};

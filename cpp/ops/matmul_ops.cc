@@ -96,19 +96,21 @@ TensorPtr matmul(const TensorPtr& a_in, const TensorPtr& b_in, const TensorPtr& 
   const TensorPtr a = logical(a_in, o.trans_a), b = logical(b_in, o.trans_b);
   const size_t na = a->shape.size(), nb = b->shape.size();
   const int64_t m = a->shape[na - 2], k = a->shape[na - 1], n = b->shape[nb - 1];
-  const std::string shapes = shape_str(a_in->shape) + (o.trans_a ? "^T" : "") + " @ " + shape_str(b_in->shape) +
-                             (o.trans_b ? "^T" : "");
+  // Built only for an error message: string work costs a microsecond an op.
+  auto shapes = [&] {
+    return shape_str(a_in->shape) + (o.trans_a ? "^T" : "") + " @ " + shape_str(b_in->shape) + (o.trans_b ? "^T" : "");
+  };
   if (b->shape[nb - 2] != k)
-    throw GermError(ErrorCode::Shape, "matmul: inner dims differ in " + shapes);
+    throw GermError(ErrorCode::Shape, "matmul: inner dims differ in " + shapes());
   const Shape batch_a(a->shape.begin(), a->shape.end() - 2), batch_b(b->shape.begin(), b->shape.end() - 2);
   if (!batch_b.empty() && !batch_a.empty() && batch_a != batch_b)
-    throw GermError(ErrorCode::Shape, "matmul: batch dims differ in " + shapes +
+    throw GermError(ErrorCode::Shape, "matmul: batch dims differ in " + shapes() +
                                           " (they must match, or one operand must be 2-D)");
   const Shape& batch_shape = batch_a.empty() ? batch_b : batch_a;
   const int64_t batch = shape_numel(batch_shape);
   if (bias_in && (bias_in->ndim() != 1 || bias_in->shape[0] != n))
     throw GermError(ErrorCode::Shape, "matmul: bias must be [" + std::to_string(n) + "], got " +
-                                          shape_str(bias_in->shape) + " for " + shapes);
+                                          shape_str(bias_in->shape) + " for " + shapes());
 
   Operand pa = place(a), pb = place(b);
   if (batch_a.empty()) pa.batch_stride = 0;

@@ -64,8 +64,10 @@ TensorPtr concat_rows(const std::vector<TensorPtr>& parts);
 // returns {out, mean [rows] f32, rstd [rows] f32}. residual: null (layerNorm),
 // or shaped like x (addLayerNorm: normalises x + residual, the sum rounded
 // once to x's dtype, in one read of each).
+// With save_stats false (inference) mean and rstd are neither computed into
+// memory nor returned (null).
 std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x, const TensorPtr& residual, const TensorPtr& weight,
-                                           const TensorPtr& bias, float eps);
+                                           const TensorPtr& bias, float eps, bool save_stats = true);
 // returns {dx, dweight, dbias}; the parameter gradients have the weight's dtype
 std::array<TensorPtr, 3> layernorm_backward(const TensorPtr& dout, const TensorPtr& x, const TensorPtr& weight,
                                             const TensorPtr& mean, const TensorPtr& rstd);

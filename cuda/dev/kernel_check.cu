@@ -7,6 +7,7 @@
 //        cuda/gemm/gemm_dispatch.cu cuda/norm/layernorm.cu cuda/embedding/embedding.cu -o kernel_check
 //   ./kernel_check            # everything, with timings
 //   ./kernel_check --small    # small sizes only (for compute-sanitizer)
+//   ./kernel_check --encoder-gemms   # x @ W^T at the encoder's shapes (cuda/dev/run_wgmma_ab.sh)
 //
 // Each check prints max abs error and max scaled error |got - ref| / (|ref| +
 // scale) against its tolerance; the exit status is the number of failures.
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <string>
 #include <vector>
 #include <cuda_runtime.h>
@@ -31,6 +33,7 @@ using namespace germ::kernels;
 
 static bool g_small = false;
 static bool g_time_only = false;
+static bool g_encoder_gemms = false;
 static int g_failures = 0;
 static std::mt19937_64 g_rng(1234);
 
@@ -577,6 +580,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     g_small |= std::strcmp(argv[i], "--small") == 0;
     g_time_only |= std::strcmp(argv[i], "--time") == 0;
+    g_encoder_gemms |= std::strcmp(argv[i], "--encoder-gemms") == 0;
   }
   cudaDeviceProp prop;
   CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
@@ -585,6 +589,19 @@ int main(int argc, char** argv) {
   std::printf("device %s (sm_%d%d, %d SMs); this binary runs code built for compute_%d%s\n", prop.name, prop.major,
               prop.minor, prop.multiProcessorCount, fa.ptxVersion, g_small ? "; --small" : "");
 
+  if (g_encoder_gemms) {
+    // x @ W^T at DNABERT-2's layer shapes (32 x 128 and 32 x 512 tokens) and
+    // 4096^3: sampled correctness, then timings (for A/B of GEMM variants).
+    check_gemm_case({KDType::F16, false, true, 4096, 2304, 768, 1}, true);
+    check_gemm_case({KDType::BF16, false, true, 4096, 768, 3072, 1}, true);
+    check_gemm_case({KDType::F16, false, true, 16384, 6144, 768, 1}, true);
+    for (int64_t m : {4096, 16384})
+      for (auto nk : {std::pair<int64_t, int64_t>{2304, 768}, {768, 768}, {6144, 768}, {768, 3072}})
+        time_gemm(KDType::F16, false, true, m, nk.first, nk.second, m == 4096 ? 100 : 25);
+    time_gemm(KDType::F16, false, true, 4096, 4096, 4096, 20);
+    std::printf("%d failure(s)\n", g_failures);
+    return g_failures;
+  }
   if (!g_time_only) {
     check_unary_ops();
     check_casts();

@@ -7,6 +7,8 @@
 //      else                                              -> SIMT with guarded loads
 //   4. tile: the 128x128 config when its grid fills the GPU at least once,
 //      otherwise the 32x32 one (small M, or small problems).
+//   On compute 9.0 with the sm_90a kernel built, step 3 first offers large
+//   x @ W^T problems to the wgmma kernel (gemm_wgmma_sm90a.cu).
 //
 // "Tensor cores usable" is decided by the code that will actually run, not by
 // the device alone: cudaFuncGetAttributes(...).ptxVersion of the loaded
@@ -16,7 +18,11 @@
 // correct on an H100, and keeps the shared-memory size the host requests in step
 // with the pipeline depth the kernel was compiled with. Cached per device.
 #include "gemm.h"
+#include <cstdlib>
 #include "../common/launch_utils.cuh"
+#ifdef GERM_HAVE_SM90A
+#include "gemm_sm90a.h"
+#endif
 #include "gemm_simt.cuh"
 #include "gemm_tensorcore.cuh"
 
@@ -29,6 +35,7 @@ constexpr int64_t kMaxGridZ = 65535;
 
 struct ArchInfo {
   int code_arch = 0;  // PTX arch of the loaded tensor-core kernel (75, 80, 86, 89, 90)
+  int cc = 0;         // the device's compute capability (10 * major + minor)
   int sm_count = 0;
   int max_smem_optin = 0;
 };
@@ -44,6 +51,7 @@ cudaError_t arch_info(ArchInfo* out) {
   DeviceInfo d;
   if ((e = device_info(&d)) != cudaSuccess) return e;
   info.sm_count = d.sm_count;
+  info.cc = d.cc;
   if ((e = cudaDeviceGetAttribute(&info.max_smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev)) != cudaSuccess)
     return e;
   cudaFuncAttributes fa{};
@@ -115,6 +123,16 @@ bool large_tiles_fill_gpu(const GemmParams& p, int bm, int bn, int sm_count) {
   return ceil_div(p.m, bm) * ceil_div(p.n, bn) * p.batch >= sm_count;
 }
 
+// GERM_DISABLE_SM90A=1 keeps Hopper on the mma.sync kernels (to test and time
+// them there); read once.
+bool sm90a_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("GERM_DISABLE_SM90A");
+    return v == nullptr || v[0] == '\0' || v[0] == '0';
+  }();
+  return enabled;
+}
+
 }  // namespace
 
 cudaError_t gemm(const GemmArgs& args, cudaStream_t stream) {
@@ -142,6 +160,18 @@ cudaError_t gemm(const GemmArgs& args, cudaStream_t stream) {
       return cudaErrorInvalidValue;  // handled above
     } else {
       const bool tc_arch = std::is_same<T, __half>::value ? arch.code_arch >= 75 : arch.code_arch >= 80;
+#ifdef GERM_HAVE_SM90A
+      // Hopper: wgmma + TMA for x @ W^T once the problem fills the GPU with
+      // 128 x 128 tiles (smaller ones stream the weight better through the
+      // small mma.sync tiles). It declines layouts and alignments it cannot
+      // take, and those fall through.
+      if (arch.cc == 90 && arch.code_arch >= 90 && sm90a_enabled() &&
+          large_tiles_fill_gpu(p, TcLarge::BM, TcLarge::BN, arch.sm_count)) {
+        bool launched = false;
+        const cudaError_t err = gemm_sm90a(args, arch.sm_count, stream, &launched);
+        if (launched || err != cudaSuccess) return err;
+      }
+#endif
       if (tc_arch && tc_aligned(p)) {
         return large_tiles_fill_gpu(p, TcLarge::BM, TcLarge::BN, arch.sm_count)
                    ? launch_tc_trans<TcLarge, T>(p, arch, stream)

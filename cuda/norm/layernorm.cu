@@ -59,7 +59,7 @@ __global__ void __launch_bounds__(kThreads) ln_forward_kernel(T* __restrict__ ou
         const float y = (load(j) - mean) * rstd * (w ? to_f32(w[j]) : 1.0f) + (b ? to_f32(b[j]) : 0.0f);
         orow[j] = from_f32<T>(y);
       }
-      if (t == 0) { mean_out[row] = mean; rstd_out[row] = rstd; }
+      if (t == 0 && mean_out != nullptr) { mean_out[row] = mean; rstd_out[row] = rstd; }  // null: inference, no backward
     }
   }
 }

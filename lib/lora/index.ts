@@ -1,6 +1,7 @@
-// LoRA: merge / unmerge in place and the fused LoraLinear (forward + backward).
-// QLoRA export (merging into a re-quantized weight) waits for the quantization ops.
+// LoRA: merge / unmerge in place, QLoRA export into a re-quantized weight, and
+// the fused LoraLinear (forward + backward).
 export { type CheckedAdapter, type LoraAdapter, checkAdapter } from './adapter';
 export { type LoraGrads, type LoraLinearOptions, LoraLinear } from './linear';
 export { loraMerge, loraUnmerge } from './merge';
+export { loraMergeQuantized } from './merge_quantized';
 export { type MatmulIntoOptions, catRows, matmulInto } from './ops';

@@ -8,7 +8,7 @@
 import { attention } from '../attention';
 import type { GermConfig } from '../io/config';
 import { native } from '../native';
-import { addLayerNorm, geglu, linear, matmul } from '../ops';
+import { addLayerNormOut, geglu, linear, matmul } from '../ops';
 import { Tensor } from '../tensor';
 import type { WeightReader } from './weights';
 
@@ -20,10 +20,9 @@ export interface PackedBatch {
 
 /** q, k or v of a fused [T, 3H] projection as a [T, heads, dim] view (no copy). */
 export function qkvPart(qkv: Tensor, part: 0 | 1 | 2, heads: number): Tensor {
-  const h = qkv.handle;
-  const [T, threeH] = h.shape;
+  const [T, threeH] = qkv.shape, [rowStride] = qkv.strides;
   const H = threeH / 3, d = H / heads;
-  return new Tensor(native().view(h, [T, heads, d], [h.strides[0], d, 1], h.offset + part * H));
+  return new Tensor(native().view(qkv.handle, [T, heads, d], [rowStride, d, 1], qkv.offset + part * H));
 }
 
 export class BertLayer {
@@ -66,22 +65,18 @@ export class BertLayer {
     const attnOut = linear(ctx2, w.wo, w.bo);
     ctx.dispose();
     ctx2.dispose();
-    const ln1 = addLayerNorm(attnOut, h, w.ln1w, w.ln1b, cfg.layerNormEps);
+    const ln1 = addLayerNormOut(attnOut, h, w.ln1w, w.ln1b, cfg.layerNormEps);
     attnOut.dispose();
-    ln1.mean.dispose();
-    ln1.rstd.dispose();
-    const gated = matmul(ln1.out, w.wg, { transB: true });
+    const gated = matmul(ln1, w.wg, { transB: true });
     const act = geglu(gated);
     gated.dispose();
     const mlpOut = linear(act, w.wwo, w.bwo);
     act.dispose();
-    const ln2 = addLayerNorm(mlpOut, ln1.out, w.ln2w, w.ln2b, cfg.layerNormEps);
+    const ln2 = addLayerNormOut(mlpOut, ln1, w.ln2w, w.ln2b, cfg.layerNormEps);
     mlpOut.dispose();
-    ln1.out.dispose();
-    ln2.mean.dispose();
-    ln2.rstd.dispose();
+    ln1.dispose();
     if (!keepQkv) qkv.dispose();
-    return { out: ln2.out, qkv: keepQkv ? qkv : null };
+    return { out: ln2, qkv: keepQkv ? qkv : null };
   }
 
   dispose(): void {

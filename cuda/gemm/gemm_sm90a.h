@@ -1,0 +1,20 @@
+// Host launcher of the Hopper GEMM (gemm_wgmma_sm90a.cu): wgmma tensor cores fed by
+// the bulk tensor copy engine (TMA). Built only when the architecture list
+// holds sm_90 (CMake then defines GERM_HAVE_SM90A for gemm_dispatch.cu and
+// compiles gemm_wgmma_sm90a.cu for sm_90a alone), and used only on compute
+// capability 9.0 devices.
+#pragma once
+#include <cuda_runtime_api.h>
+#include "../common/kernel_types.h"
+
+namespace germ::kernels {
+
+// Runs C = alpha * A B^T + beta * C (+ bias) for f16 / bf16 with A [m][k]
+// (trans_a false) and B [n][k] (trans_b true, the nn.Linear weight), when the
+// operands meet the copy engine's rules (16-byte aligned base pointers, leading
+// dimensions and batch strides). Sets *launched = false, and returns
+// cudaSuccess, when the arguments are of another kind: the caller then uses
+// its other kernels. The caller has checked the device is compute 9.0.
+cudaError_t gemm_sm90a(const GemmArgs& args, int sm_count, cudaStream_t stream, bool* launched);
+
+}  // namespace germ::kernels
