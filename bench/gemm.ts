@@ -12,9 +12,10 @@
 // >= 2.5x cuBLAS f16 at M = 16 on 8192^2. germ's time per op: R ops queued
 // back to back, then one synchronize.
 import {
-  type QuantizedTensor, type Tensor, quantize, quantizeActivations, quantizeNf4, quantizedLinear, synchronize, tensor,
+  type QuantizedTensor, type Tensor, quantize, quantizeActivations, quantizeNf4, quantizedLinear, tensor,
 } from '../lib/index';
 import { torchBaseline } from './baseline';
+import { timeMs } from './timing';
 import { progress, record } from './report';
 
 // [m, k, n]
@@ -30,16 +31,6 @@ function rand(n: number, scale: number): Float32Array {
   return new Float32Array(n).map(() => (Math.random() - 0.5) * scale);
 }
 
-async function timeMs(run: () => void, flops: number, device: string): Promise<number> {
-  const reps = Math.max(5, Math.min(200, Math.floor(2e12 / flops)));
-  for (let i = 0; i < 3; i++) run();
-  await synchronize(device);
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) run();
-  await synchronize(device);
-  return (performance.now() - t0) / reps;
-}
-
 async function germMs(kind: Kind, m: number, k: number, n: number, device: string): Promise<number> {
   const x = tensor(rand(m * k, 2), [m, k], { dtype: 'f16', device });
   const w = tensor(rand(n * k, 0.1), [n, k], { device });
@@ -49,7 +40,8 @@ async function germMs(kind: Kind, m: number, k: number, n: number, device: strin
   const xq: QuantizedTensor | undefined = kind === 'w8a8' || kind === 'w4a4'
     ? quantizeActivations(x, { bits: kind === 'w4a4' ? 4 : 8 }) : undefined;
   const input: Tensor | QuantizedTensor = xq ?? x;
-  const ms = await timeMs(() => quantizedLinear(input, wq, { outDtype: 'f16' }).dispose(), 2 * m * k * n, device);
+  const reps = Math.max(5, Math.min(200, Math.floor(2e12 / (2 * m * k * n))));
+  const ms = await timeMs(device, reps, () => quantizedLinear(input, wq, { outDtype: 'f16' }).dispose());
   for (const t of [x, w, wq, xq]) t?.dispose();
   return ms;
 }

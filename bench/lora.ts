@@ -6,8 +6,9 @@
 //     written over the time, against the card's peak and torch's addmm_.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { LoraLinear, type Tensor, devices, linear, loraMerge, synchronize, tensor } from '../lib/index';
+import { LoraLinear, type Tensor, devices, linear, loraMerge, tensor } from '../lib/index';
 import { progress, record } from './report';
+import { timeMs } from './timing';
 
 const CASES = [
   // m (tokens), k (in), n (out), r
@@ -31,16 +32,6 @@ function torchLora(jobs: object): TorchLora | string {
 const rand = (shape: number[], scale: number, device: string): Tensor =>
   tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)).map(() => (Math.random() - 0.5) * scale), shape,
     { dtype: 'f16', device });
-
-/** Mean ms of `run` queued back to back, then one synchronize. */
-async function timeMs(device: string, reps: number, run: () => void): Promise<number> {
-  for (let i = 0; i < 3; i++) run();
-  await synchronize(device);
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) run();
-  await synchronize(device);
-  return (performance.now() - t0) / reps;
-}
 
 export async function benchLora(device: string): Promise<void> {
   progress('LoRA: PyTorch baseline');
