@@ -30,6 +30,8 @@ class Executor {
   // Blocks until every task submitted so far has finished.
   void drain();
   const std::string& name() const { return name_; }
+  // True when called from this executor's own thread (inside a task).
+  bool on_executor_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
 
  private:
   void loop();

@@ -46,6 +46,21 @@ void CudaBackend::binary(kernels::BinaryOp op, kernels::KDType dt, const void* a
   cuda_check(kernels::binary(op, dt, a, b, y, idx, n, stream_), "binary kernel");
 }
 
+StoragePtr CudaBackend::allocate(size_t nbytes) {
+  try {
+    return allocator_.allocate(nbytes);
+  } catch (const GermError& e) {
+    // JavaScript issues ops ahead of the device, and the buffers of queued
+    // tasks stay allocated until the tasks run. Out of memory may only mean
+    // that: let the queue drain (the memory of everything disposed comes back)
+    // and try once more before reporting it. Not on the executor thread
+    // itself, which would wait for its own queue.
+    if (e.code() != ErrorCode::OutOfMemory || executor_->on_executor_thread()) throw;
+  }
+  executor_->drain();
+  return allocator_.allocate(nbytes);
+}
+
 StoragePtr CudaBackend::scratch_floats(int64_t count) {
   return count > 0 ? allocator_.allocate(static_cast<size_t>(count) * sizeof(float)) : nullptr;
 }

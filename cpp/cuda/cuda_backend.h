@@ -14,7 +14,7 @@ class CudaBackend final : public Backend {
   explicit CudaBackend(int index);
   ~CudaBackend() override;
   Device device() const override { return Device::cuda(index_); }
-  StoragePtr allocate(size_t nbytes) override { return allocator_.allocate(nbytes); }
+  StoragePtr allocate(size_t nbytes) override;
   MemoryStats memory_stats() override { return allocator_.stats(); }
   void empty_cache() override { allocator_.empty_cache(); }
   StoragePtr upload_buffer(size_t nbytes) override { return pinned_.allocate(nbytes); }

@@ -7,6 +7,7 @@ namespace germ {
 StoragePtr PinnedPool::allocate(size_t nbytes) {
   const size_t bin = CachingAllocator::bin_size(nbytes);
   Block block{nullptr, nullptr};
+  bool must_wait = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto range = free_.equal_range(bin);
@@ -15,19 +16,34 @@ StoragePtr PinnedPool::allocate(size_t nbytes) {
       pick = it;
       if (cudaEventQuery(it->second.released) == cudaSuccess) break;  // its last DMA is done
     }
-    if (pick != range.second) {
+    // A busy block's event marks everything queued on the stream when it was
+    // returned, not just its own copy: waiting for it would hold this (the
+    // JavaScript) thread until the GPU catches up, i.e. block the event loop
+    // for as long as the device is behind. So a busy block is taken only when
+    // the pool already holds kMaxPinnedBytes; below that a fresh one is pinned
+    // (the pool then grows to what the uploads in flight need, and stops).
+    const bool done = pick != range.second && cudaEventQuery(pick->second.released) == cudaSuccess;
+    (void)cudaGetLastError();  // cudaErrorNotReady from the queries is no error
+    if (pick != range.second && (done || pinned_bytes_ + bin > kMaxPinnedBytes)) {
       block = pick->second;
       free_.erase(pick);
+      must_wait = !done;
+    } else {
+      pinned_bytes_ += bin;
     }
   }
-  // A block whose DMA is still running is worth waiting for: the wait is at
-  // most one copy at link speed, while pinning fresh memory costs far more
-  // (and would grow the pool on every call that outruns the GPU).
-  if (block.ptr) cuda_check(cudaEventSynchronize(block.released), "cudaEventSynchronize (upload buffer)");
+  if (must_wait) cuda_check(cudaEventSynchronize(block.released), "cudaEventSynchronize (upload buffer)");
   if (!block.ptr) {
-    cuda_check(cudaSetDevice(device_), "cudaSetDevice");
-    cuda_check(cudaHostAlloc(&block.ptr, bin, cudaHostAllocDefault), "cudaHostAlloc (upload buffer)");
-    cuda_check(cudaEventCreateWithFlags(&block.released, cudaEventDisableTiming), "cudaEventCreate");
+    try {
+      cuda_check(cudaSetDevice(device_), "cudaSetDevice");
+      cuda_check(cudaHostAlloc(&block.ptr, bin, cudaHostAllocDefault), "cudaHostAlloc (upload buffer)");
+      cuda_check(cudaEventCreateWithFlags(&block.released, cudaEventDisableTiming), "cudaEventCreate");
+    } catch (...) {
+      if (block.ptr) cudaFreeHost(block.ptr);
+      std::lock_guard<std::mutex> lock(mu_);
+      pinned_bytes_ -= bin;
+      throw;
+    }
   }
   return std::make_shared<Storage>(Device::cpu(), block.ptr, nbytes,
                                    [this, bin, block](void*, size_t) { release(bin, block); });
