@@ -50,6 +50,6 @@ blocks.forEach((source, i) => {
     if (source.includes('saveSafetensors')) expect(printed).toEqual(['[3]', '["cls.predictions.bias"] {"format":"pt"}', 'f16']);
     if (source.includes('quantizedLinear'))
       expect(printed).toEqual(['["14.96","0.53","1.52","-10.53"]', '[14577,2080,1024,-20225]', 'f16 ["15.43","1.00","0.41","0.00"]']);
-    if (source.includes('LoraLinear')) expect(printed).toEqual(['[7,2]', '[3,2] [2,4] [6,0]', '[3,2,0,1]']);
+    if (source.includes('LoraLinear')) expect(printed).toEqual(['[7,2]', '[3,2] [2,4] [6,0]', '[3,2,0,1]', '[1,0.0079,0,1]']);
   });
 });
