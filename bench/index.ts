@@ -1,9 +1,10 @@
-// npm run bench [-- --json] [-- --cpu-only] [-- --only=matmul|qgemm|attention|encoder|lora|encoder-cpu]: every figure is a ratio to a named
+// npm run bench [-- --json] [-- --cpu-only] [-- --only=matmul|qgemm|attention|encoder|encoder-parts|lora|encoder-cpu]: every figure is a ratio to a named
 // baseline measured in this same run on this same machine.
 import { devices } from '../lib/index';
 import { benchAttentionGpu } from './attention_gpu';
 import { benchCopyGpu } from './copy_gpu';
 import { benchEncoder } from './encoder';
+import { benchEncoderParts } from './encoder_parts';
 import { benchQgemmGpu } from './gemm';
 import { benchLora } from './lora';
 import { benchMatmulCpu } from './matmul_cpu';
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     if (want('qgemm')) await benchQgemmGpu('cuda:0');
     if (want('attention')) await benchAttentionGpu('cuda:0');
     if (want('encoder')) await benchEncoder('cuda:0');
+    if (want('encoder-parts')) await benchEncoderParts('cuda:0');
     if (want('lora')) await benchLora('cuda:0');
   } else {
     progress('no CUDA device: CPU benches only');
