@@ -93,7 +93,10 @@ async function checkIntSums(device: string, bits: 8 | 4, m: number, k: number, n
 // [m, k, n]: tiny odd sizes (scalar edge paths), tile multiples, and K not a multiple of any tile.
 const W8_SIZES: [number, number, number][] = [
   [1, 7, 13], [3, 17, 33], [1, 64, 8], [16, 64, 48], [5, 96, 70], [33, 768, 130], [130, 272, 257],
-  [1040, 256, 2100],  // enough 128 x 128 tiles to fill an H100: the large-tile kernel, ragged on both edges
+  // Enough 128 x 128 tiles to fill an H100: the large-tile kernel, ragged on both edges; on an H100 the
+  // int8 wgmma kernel (128 x 256 cooperative for the first two; K 208 ends in a part k-tile of 128).
+  [1040, 256, 2100], [1100, 208, 2100],
+  [2000, 64, 2301],  // 288 tiles of 128 x 128: the H100 kernel's ping-pong variant, K under one k-tile, odd N
 ];
 
 describeDevices('quantizedLinear W8A8', (device) => {
@@ -114,47 +117,55 @@ describeDevices('quantizedLinear W8A8', (device) => {
     [1, 7, 13, 'f32', false], [3, 17, 33, 'f16', true], [16, 64, 48, 'bf16', true], [33, 768, 130, 'f32', true],
     [130, 272, 257, 'f16', false], [4, 96, 24, 'bf16', false],
   ];
+  /** quantizedLinear of float x (quantized per token on the fly) against float64, and on a GPU the CPU backend. */
+  async function checkFloat(m: number, k: number, n: number, out: FloatOut, gelu: boolean,
+    xdtype: 'f32' | 'f16' | 'bf16'): Promise<void> {
+    const x = Float32Array.from(randn(m * k, m * 7 + k, 1.5), (v) => roundTo(xdtype, v));
+    const w = randn(n * k, n * 3 + k, 0.05), bias = randn(n, n, 0.3);
+    const run = async (d: string) => {
+      const xt = tensor(x, [m, k], { dtype: xdtype, device: d }), wt = tensor(w, [n, k], { device: d });
+      const wq = quantize(wt, { bits: 8, granularity: 'channel' });
+      const xq = quantizeActivations(xt);
+      const bt = gelu ? tensor(bias, [n], { device: d, dtype: 'f16' }) : undefined;
+      const y = quantizedLinear(xt, wq, { outDtype: out, bias: bt, gelu });
+      expect(y.dtype).toBe(out);
+      const r = { y: await host(y), xq: await peek(xq.q), sx: await peek(xq.scale), wq: await peek(wq.q),
+        sw: await peek(wq.scale), b: bt ? await host(bt.cast('f32')) : undefined };
+      for (const t of [xt, wt, wq, xq, bt]) t?.dispose();
+      return r;
+    };
+    const got = await run(device);
+    // Activation codes: exactly quantize(x, { granularity: 'token' })'s arithmetic.
+    for (let i = 0; i < m; i++) {
+      const row = x.subarray(i * k, (i + 1) * k), p = refParams(row, 1, 8, true);
+      expect(got.sx[i]).toBe(p.scale);
+      for (let c = 0; c < k; c++)
+        if (got.xq[i * k + c] !== refCode(row[c], p, 8, true)) expect.fail(`activation code ${i},${c}`);
+    }
+    const acc = intSums(got.xq, got.wq, m, k, n);
+    const want = Array.from(acc, (a, idx) => {
+      const i = Math.floor(idx / n), j = idx % n;
+      return finish(f(f(a) * f(got.sx[i] * got.sw[j])), got.b?.[j], gelu, out);
+    });
+    const tol = { atol: 1e-6 + 2 ** -22 * maxAbs(want), rtol: 2 * EPS[out] + 2 ** -20 };
+    expectClose(got.y, want, tol, 'W8A8 vs float64');
+    // And it approximates the float layer: per-token x per-channel 8-bit error is small.
+    if (!gelu) {
+      const dense = await host(linear(tensor(x, [m, k], { device: 'cpu' }), tensor(w, [n, k], { device: 'cpu' })));
+      expectClose(got.y, dense, { atol: 0.03 * maxAbs(dense) + 1e-3, rtol: 0.05 }, 'W8A8 vs the f32 layer');
+    }
+    if (device !== 'cpu') {
+      const cpu = await run('cpu');
+      expectExact(got.xq, cpu.xq, 'activation codes vs cpu');
+      expectClose(got.y, cpu.y, tol, 'W8A8 vs cpu');
+    }
+  }
   for (const [m, k, n, out, gelu] of floatCases)
     for (const xdtype of ['f32', 'f16', 'bf16'] as const)
-      it(`${xdtype} x, ${out} out${gelu ? ', bias + gelu' : ''} ${m}x${k}x${n}`, async () => {
-        const x = Float32Array.from(randn(m * k, m * 7 + k, 1.5), (v) => roundTo(xdtype, v));
-        const w = randn(n * k, n * 3 + k, 0.05), bias = randn(n, n, 0.3);
-        const run = async (d: string) => {
-          const xt = tensor(x, [m, k], { dtype: xdtype, device: d }), wt = tensor(w, [n, k], { device: d });
-          const wq = quantize(wt, { bits: 8, granularity: 'channel' });
-          const xq = quantizeActivations(xt);
-          const bt = gelu ? tensor(bias, [n], { device: d, dtype: 'f16' }) : undefined;
-          const y = quantizedLinear(xt, wq, { outDtype: out, bias: bt, gelu });
-          expect(y.dtype).toBe(out);
-          const r = { y: await host(y), xq: await peek(xq.q), sx: await peek(xq.scale), wq: await peek(wq.q),
-            sw: await peek(wq.scale), b: bt ? await host(bt.cast('f32')) : undefined };
-          for (const t of [xt, wt, wq, xq, bt]) t?.dispose();
-          return r;
-        };
-        const got = await run(device);
-        // Activation codes: exactly quantize(x, { granularity: 'token' })'s arithmetic.
-        for (let i = 0; i < m; i++) {
-          const row = x.subarray(i * k, (i + 1) * k), p = refParams(row, 1, 8, true);
-          expect(got.sx[i]).toBe(p.scale);
-          for (let c = 0; c < k; c++)
-            if (got.xq[i * k + c] !== refCode(row[c], p, 8, true)) expect.fail(`activation code ${i},${c}`);
-        }
-        const acc = intSums(got.xq, got.wq, m, k, n);
-        const want = Array.from(acc, (a, idx) => {
-          const i = Math.floor(idx / n), j = idx % n;
-          return finish(f(f(a) * f(got.sx[i] * got.sw[j])), got.b?.[j], gelu, out);
-        });
-        const tol = { atol: 1e-6 + 2 ** -22 * maxAbs(want), rtol: 2 * EPS[out] + 2 ** -20 };
-        expectClose(got.y, want, tol, 'W8A8 vs float64');
-        // And it approximates the float layer: per-token x per-channel 8-bit error is small.
-        const dense = await host(linear(tensor(x, [m, k], { device: 'cpu' }), tensor(w, [n, k], { device: 'cpu' })));
-        if (!gelu) expectClose(got.y, dense, { atol: 0.03 * maxAbs(dense) + 1e-3, rtol: 0.05 }, 'W8A8 vs the f32 layer');
-        if (device !== 'cpu') {
-          const cpu = await run('cpu');
-          expectExact(got.xq, cpu.xq, 'activation codes vs cpu');
-          expectClose(got.y, cpu.y, tol, 'W8A8 vs cpu');
-        }
-      });
+      it(`${xdtype} x, ${out} out${gelu ? ', bias + gelu' : ''} ${m}x${k}x${n}`, () => checkFloat(m, k, n, out, gelu, xdtype));
+  // Large enough for the H100's int8 wgmma kernel (9 x 17 tiles of 128 x 128), its epilogue with scales,
+  // bias, GELU and an f16 cast; K 80 is one part k-tile.
+  it('f16 x, f16 out, bias + gelu 1030x80x2100 (the H100 kernel)', () => checkFloat(1030, 80, 2100, 'f16', true, 'f16'));
 
   it('W6A6: 6-bit weights quantize x to 6 bits', async () => {
     const [m, k, n] = [5, 40, 9];

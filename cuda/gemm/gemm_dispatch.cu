@@ -123,8 +123,9 @@ bool large_tiles_fill_gpu(const GemmParams& p, int bm, int bn, int sm_count) {
   return ceil_div(p.m, bm) * ceil_div(p.n, bn) * p.batch >= sm_count;
 }
 
-// GERM_DISABLE_SM90A=1 keeps Hopper on the mma.sync kernels (to test and time
-// them there); read once.
+}  // namespace
+
+#ifdef GERM_HAVE_SM90A
 bool sm90a_enabled() {
   static const bool enabled = [] {
     const char* v = std::getenv("GERM_DISABLE_SM90A");
@@ -132,8 +133,7 @@ bool sm90a_enabled() {
   }();
   return enabled;
 }
-
-}  // namespace
+#endif
 
 cudaError_t gemm(const GemmArgs& args, cudaStream_t stream) {
   if (args.m < 0 || args.n < 0 || args.k < 0 || args.batch < 0) return cudaErrorInvalidValue;

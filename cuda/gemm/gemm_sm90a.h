@@ -17,4 +17,9 @@ namespace germ::kernels {
 // its other kernels. The caller has checked the device is compute 9.0.
 cudaError_t gemm_sm90a(const GemmArgs& args, int sm_count, cudaStream_t stream, bool* launched);
 
+// false when GERM_DISABLE_SM90A is set (and not "0"): every Hopper kernel
+// (this GEMM, the integer one) then stays on its mma.sync path, to test and
+// time that path there. Read once (gemm_dispatch.cu).
+bool sm90a_enabled();
+
 }  // namespace germ::kernels

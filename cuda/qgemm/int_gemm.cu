@@ -35,8 +35,16 @@
 // SIMT kernel (exact int32 too). Small problems split K (qgemm_common.cuh);
 // the int32 partial sums are added in split order, so results are exact and
 // identical to the CPU backend's whatever the split.
+//
+// On an H100 (compute 9.0, built with sm_90 in the list) large W8A8 / W6A6
+// problems go to the int8 wgmma + TMA kernel instead (int_gemm_wgmma_sm90a.cu),
+// which computes the same exact sums and the same epilogue.
 #include <cstdint>
 #include "../gemm/gemm_tensorcore.cuh"
+#ifdef GERM_HAVE_SM90A
+#include "../gemm/gemm_sm90a.h"
+#include "int_gemm_sm90a.h"
+#endif
 #include "qgemm.h"
 #include "qgemm_common.cuh"
 #include "qgemm_pipeline.cuh"
@@ -77,16 +85,6 @@ __device__ __forceinline__ void mma_s8_16832(int (&d)[4], const uint32_t (&a)[4]
   asm volatile("mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
                : "+r"(d[2]), "+r"(d[3]) : "r"(a[3]), "r"(b1));
 #endif
-}
-
-// One output element of W8A8 from its exact int32 sum.
-template <typename Out>
-__device__ __forceinline__ void int_store(const IntGemmArgs& p, int64_t row, int64_t col, int32_t acc) {
-  if constexpr (std::is_same<Out, int32_t>::value) {
-    static_cast<int32_t*>(p.ep.y)[row * p.n + col] = acc;
-  } else {
-    store_epilogue<Out>(p.ep, p.n, row, col, int_rescale(acc, p.sx[row], p.sw[col * p.sw_stride]));
-  }
 }
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -290,6 +288,19 @@ cudaError_t qgemm_int(const IntGemmArgs& a, void* workspace, cudaStream_t stream
   if (ceil_div(a.m, IntSmall::BM) * ceil_div(a.n, IntSmall::BN) > 0x7fffffff) return cudaErrorInvalidValue;
   const Plan pl = plan(a);
   if (pl.splits > 1 && workspace == nullptr) return cudaErrorInvalidValue;
+#ifdef GERM_HAVE_SM90A
+  // Hopper: int8 wgmma + TMA (int_gemm_wgmma_sm90a.cu) for W8A8 / W6A6 once
+  // 128 x 128 tiles fill the GPU (the plan's large tiles, so no K split and no
+  // workspace); smaller problems stream the weight better through the small
+  // tiles and split K. It declines what the copy engine cannot read. W4A4
+  // stays below: wgmma has no int4.
+  DeviceInfo dev;
+  if (a.bits == 8 && pl.tc && pl.large && device_info(&dev) == cudaSuccess && dev.cc == 90 && sm90a_enabled()) {
+    bool launched = false;
+    const cudaError_t err = qgemm_int_sm90a(a, dev.sm_count, stream, &launched);
+    if (launched || err != cudaSuccess) return err;
+  }
+#endif
   auto* part = static_cast<int32_t*>(workspace);
   return dispatch_out(a.ep.out_dtype, true, [&](auto tag) -> cudaError_t {
     using Out = decltype(tag);

@@ -14,12 +14,34 @@ namespace germ::kernels::qgemm_detail {
 // elementwise kernels and the CPU backend write it.
 __device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * erfcf(-x * 0.70710678118654752f); }
 
+// cast(gelu?(v + bias[col])): the value of output column col.
+template <typename Out>
+__device__ __forceinline__ Out epilogue_value(const QEpilogue& ep, int64_t col, float v) {
+  if (ep.bias) v = add_rn(v, ep.bias[col]);
+  if (ep.gelu) v = gelu_erf(v);
+  return from_f32<Out>(v);
+}
+
 // y[row, col] = cast(gelu?(v + bias[col])).
 template <typename Out>
 __device__ __forceinline__ void store_epilogue(const QEpilogue& ep, int64_t n, int64_t row, int64_t col, float v) {
-  if (ep.bias) v = add_rn(v, ep.bias[col]);
-  if (ep.gelu) v = gelu_erf(v);
-  static_cast<Out*>(ep.y)[row * n + col] = from_f32<Out>(v);
+  static_cast<Out*>(ep.y)[row * n + col] = epilogue_value<Out>(ep, col, v);
+}
+
+// Output (row, col) of the integer GEMM from its exact int32 sum: the sum
+// itself for i32, else the per-token x per-channel rescale and the epilogue.
+template <typename Out>
+__device__ __forceinline__ Out int_output(const IntGemmArgs& p, int64_t row, int64_t col, int32_t acc) {
+  if constexpr (std::is_same<Out, int32_t>::value) {
+    return acc;
+  } else {
+    return epilogue_value<Out>(p.ep, col, int_rescale(acc, p.sx[row], p.sw[col * p.sw_stride]));
+  }
+}
+
+template <typename Out>
+__device__ __forceinline__ void int_store(const IntGemmArgs& p, int64_t row, int64_t col, int32_t acc) {
+  static_cast<Out*>(p.ep.y)[row * p.n + col] = int_output<Out>(p, row, col, acc);
 }
 
 // Output dtype -> C++ type: f32 / f16 / bf16, and i32 (raw integer-GEMM sums) where allowed.

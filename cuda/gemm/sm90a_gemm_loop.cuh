@@ -1,0 +1,258 @@
+// The main loop of the sm_90a GEMMs (f16 / bf16: gemm_wgmma_sm90a.cu, int8:
+// ../qgemm/int_gemm_wgmma_sm90a.cu): C = A B^T with A [m][k] and B [n][k] both
+// K-contiguous (x @ W^T, nn.Linear), handing each pair of finished accumulators
+// to the caller's epilogue. Only the operand type and the epilogue differ
+// between the GEMMs, so this is the one copy of the pipeline.
+//
+// Why wgmma: on an H100 the mma.sync kernels reach a fraction of cuBLAS,
+// because mma.sync issues from one warp at a time through registers fed by
+// ldmatrix. Hopper's wgmma reads both operands straight from shared memory for
+// a whole warpgroup (4 warps) and runs asynchronously, and the bulk tensor
+// copy engine (TMA) moves tiles into shared memory with no thread work,
+// swizzled the way wgmma reads them and zero-filled past the edges (so a K
+// that is not a multiple of the k-tile needs no special case: the zeros add
+// nothing to the sums).
+//
+// Structure (warp-specialised, persistent; the shape FA3 / CUTLASS use):
+//   - one block per SM, 3 warpgroups. Warpgroup 0 is the producer: one thread
+//     walks the block's tiles and k-steps and issues TMA loads of a BM x 128-byte
+//     A tile and a BN x 128-byte B tile into a ring of kStages shared-memory
+//     stages. Each stage has a "full" mbarrier (TMA completes it with the byte
+//     count) and an "empty" one (each consumer warp arrives when done reading).
+//   - warpgroups 1 and 2 are consumers: each owns 64 rows of the BM = 128 tile
+//     and issues 4 wgmma per stage (32 bytes of K each: m64nBNk16 for f16,
+//     m64nBNk32 for int8). The stage's MMAs stay in flight while the next stage
+//     is waited for; the stage before is released as soon as
+//     wgmma.wait_group(1) says its MMAs are done.
+//   - the epilogue writes straight from the accumulator registers; meanwhile
+//     the producer is already loading the block's next tile, so the loads of
+//     tile i+1 overlap the stores of tile i.
+//   - setmaxnreg moves registers from the producer (40) to the consumers (232),
+//     which hold BN / 2 accumulators each (f32, or exact int32 for int8).
+// Tile layout and descriptors: sm90a_primitives.cuh.
+#pragma once
+#include <cstdint>
+#include "../common/launch_utils.cuh"
+#include "gemm_common.cuh"
+#include "sm90a_primitives.cuh"
+#include "wgmma_ops.cuh"
+
+// k-tiles (128 bytes of K each) up to which 128-wide tiles run ping-pong; 32 is
+// K = 2048 for f16 / bf16 and K = 4096 for int8.
+#ifndef GERM_WGMMA_PINGPONG_MAX_KTILES
+#define GERM_WGMMA_PINGPONG_MAX_KTILES 32
+#endif
+// Compile-time kernel choice for A/B timing in cuda/dev: 0 the heuristic's,
+// 1 cooperative 128, 2 cooperative 256, 3 ping-pong 128.
+#ifndef GERM_WGMMA_FORCE
+#define GERM_WGMMA_FORCE 0
+#endif
+
+namespace germ::kernels::gemm_detail {
+
+// Two ways to split the block's work between its two consumer warpgroups:
+//   cooperative: both work on one BM x BN tile, 64 rows each. Wide tiles
+//     (BN = 256) read less shared memory per MMA; the tensor cores idle while
+//     the block runs its epilogue.
+//   ping-pong: each warpgroup owns whole 128 x BN tiles (two m64 MMAs per k
+//     step), alternate tiles of the block. Their main loops take turns on the
+//     tensor cores (the producer fills the ring tile by tile, in order), so one
+//     warpgroup's epilogue runs while the other's MMAs do: better when K is short
+//     and the epilogue is a large share of a tile's time.
+// T is the operand type (__half, __nv_bfloat16, int8_t).
+template <typename T, int BN_, int STAGES_, bool PINGPONG_>
+struct WgmmaTraits {
+  using Elem = T;
+  using Acc = typename WgmmaAcc<T>::type;
+  static constexpr int BM = 128, BN = BN_, BK = 128 / static_cast<int>(sizeof(T)), kStages = STAGES_;
+  static constexpr bool kPingPong = PINGPONG_;
+  static constexpr int kConsumers = 2;  // warpgroups of MMAs
+  static constexpr int kThreads = 128 * (kConsumers + 1);
+  static constexpr int kConsumerRows = kPingPong ? BM : BM / kConsumers;
+  static constexpr int kMSub = kConsumerRows / 64;  // m64 MMAs per k step and warpgroup
+  static constexpr int kReaders = kPingPong ? 4 : 4 * kConsumers;  // warps that read each stage
+  static constexpr int kBytesA = BM * 128, kBytesB = BN * 128;   // rows of 128 bytes of K
+  static constexpr int kAccum = BN / 2;  // accumulators per thread and m64 MMA
+  // Stages, then kStages full + kStages empty + 2 turn mbarriers, plus slack
+  // to align the stages to 1024 bytes (the swizzle atom).
+  static constexpr int kSmemBytes = kStages * (kBytesA + kBytesB) + (2 * kStages + 2) * 8 + 1024;
+  static_assert(kSmemBytes <= 227 * 1024, "fits an H100 block");
+  static_assert(kMSub * kAccum <= 128, "accumulators fit the consumer's registers");
+};
+// All fill 192 KB of stages: 6 x 32 KB for BN = 128, 4 x 48 KB for BN = 256.
+template <typename T> using Wgmma128 = WgmmaTraits<T, 128, 6, false>;
+template <typename T> using Wgmma256 = WgmmaTraits<T, 256, 4, false>;
+template <typename T> using Wgmma128PingPong = WgmmaTraits<T, 128, 6, true>;
+
+// The whole persistent kernel but its epilogue, for the block's tiles of the
+// m x n x batch output: store(b, row, col, v0, v1) receives the finished sums
+// of (row, col) and (row, col + 1) of batch entry b, col even, row < m and
+// col < n (col + 1 may be n: the store checks). Called from a __global__ built
+// for sm_90a with Tr::kThreads threads and Tr::kSmemBytes of dynamic shared
+// memory; map_a / map_b are its __grid_constant__ parameters.
+template <class Tr, class Store>
+__device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap& map_a, const CUtensorMap& map_b, int64_t m,
+                                                int64_t n, int64_t k, int64_t batch, Store&& store) {
+  using Acc = typename Tr::Acc;
+  extern __shared__ uint8_t smem_raw[];
+  const uint32_t base = (shared_addr(smem_raw) + 1023) & ~1023u;
+  const uint32_t stages_a = base, stages_b = base + Tr::kStages * Tr::kBytesA;
+  const uint32_t full = stages_b + Tr::kStages * Tr::kBytesB, empty = full + 8 * Tr::kStages;
+  const uint32_t turn = empty + 8 * Tr::kStages;  // ping-pong: turn[c] = "warpgroup c may start its main loop"
+  const int warpgroup = threadIdx.x / 128, t = threadIdx.x % 128;
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < Tr::kStages; ++s) {
+      mbar_init(full + 8 * s, 1);                    // the producer's expect_tx arrival (+ the bytes)
+      mbar_init(empty + 8 * s, Tr::kReaders);        // one arrival per warp that reads the stage
+    }
+    mbar_init(turn, 4);
+    mbar_init(turn + 8, 4);
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  const int64_t tiles_m = ceil_div(m, Tr::BM), tiles_n = ceil_div(n, Tr::BN);
+  const int64_t tiles_mn = tiles_m * tiles_n, tiles = tiles_mn * batch;
+  const int ktiles = static_cast<int>(ceil_div(k, Tr::BK));
+  auto coords = [&](int64_t tile, int64_t* b, int64_t* tm, int64_t* tn) {
+    *b = tile / tiles_mn;
+    tile_coords(tile - *b * tiles_mn, tiles_m, tiles_n, tm, tn);
+  };
+
+  if (warpgroup == 0) {
+    // ---- producer
+    regs_dec<40>();
+    if (t == 0) {
+      int stage = 0;
+      uint32_t phase = 0;
+      for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+        int64_t b, tm, tn;
+        coords(tile, &b, &tm, &tn);
+        for (int kt = 0; kt < ktiles; ++kt) {
+          mbar_wait(empty + 8 * stage, phase ^ 1);  // the first pass over the ring finds every stage free
+          mbar_expect_tx(full + 8 * stage, Tr::kBytesA + Tr::kBytesB);
+          tma_load_3d(stages_a + stage * Tr::kBytesA, &map_a, full + 8 * stage, kt * Tr::BK,
+                      static_cast<int>(tm * Tr::BM), static_cast<int>(b));
+          tma_load_3d(stages_b + stage * Tr::kBytesB, &map_b, full + 8 * stage, kt * Tr::BK,
+                      static_cast<int>(tn * Tr::BN), static_cast<int>(b));
+          if (++stage == Tr::kStages) { stage = 0; phase ^= 1; }
+        }
+      }
+    }
+  } else {
+    // ---- consumers
+    regs_inc<232>();
+    const int consumer = warpgroup - 1, warp = t / 32, lane = t % 32;
+    const int row0 = Tr::kPingPong ? 0 : consumer * Tr::kConsumerRows;  // our rows of the tile
+    Acc acc[Tr::kMSub][Tr::kAccum];
+    // Ping-pong: this warpgroup takes every other tile of the block, and the
+    // two take turns: a main loop starts only once the other warpgroup's
+    // previous one has ended. That keeps the consumer waiting on a stage at
+    // most one lap of the ring behind the producer, which the full barriers'
+    // parity test needs (a wait two laps ahead would pass on the wrong phase).
+    const int64_t first = Tr::kPingPong ? consumer : 0, step = Tr::kPingPong ? 2 : 1;
+    int turns = 0;  // main loops this warpgroup has run
+    for (int64_t j = first; blockIdx.x + j * gridDim.x < tiles; j += step, ++turns) {
+      if (Tr::kPingPong && (consumer == 1 || turns > 0))
+        mbar_wait(turn + 8 * consumer, static_cast<uint32_t>((consumer == 0 ? turns - 1 : turns) & 1));
+      int64_t b, tm, tn;
+      coords(blockIdx.x + j * gridDim.x, &b, &tm, &tn);
+      // The producer fills the ring with the block's tiles in order, ktiles
+      // stages each: where the j-th tile's first stage is, and its phase.
+      const int64_t it0 = j * ktiles;
+      int stage = static_cast<int>(it0 % Tr::kStages), prev_stage = stage;
+      uint32_t phase = static_cast<uint32_t>((it0 / Tr::kStages) & 1);
+#pragma unroll
+      for (int ms = 0; ms < Tr::kMSub; ++ms)
+#pragma unroll
+        for (int i = 0; i < Tr::kAccum; ++i) acc[ms][i] = Acc(0);
+      for (int kt = 0; kt < ktiles; ++kt) {
+        mbar_wait(full + 8 * stage, phase);
+#pragma unroll
+        for (int ms = 0; ms < Tr::kMSub; ++ms) pin_registers(acc[ms]);
+        wgmma_fence();
+        const uint32_t a0 = stages_a + stage * Tr::kBytesA + row0 * 128;  // rows of 128 bytes
+        const uint32_t b0 = stages_b + stage * Tr::kBytesB;
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk)  // 4 wgmma of 32 bytes of K each
+#pragma unroll
+          for (int ms = 0; ms < Tr::kMSub; ++ms)
+            wgmma_step<Tr::BN, typename Tr::Elem>(acc[ms], tile_desc(a0 + ms * 64 * 128 + kk * 32),
+                                                  tile_desc(b0 + kk * 32));
+        wgmma_commit();
+        wgmma_wait<1>();  // this stage's MMAs may still run; the previous stage's are done
+#pragma unroll
+        for (int ms = 0; ms < Tr::kMSub; ++ms) pin_registers(acc[ms]);
+        if (kt > 0 && lane == 0) mbar_arrive(empty + 8 * prev_stage);
+        prev_stage = stage;
+        if (++stage == Tr::kStages) { stage = 0; phase ^= 1; }
+      }
+      wgmma_wait<0>();
+#pragma unroll
+      for (int ms = 0; ms < Tr::kMSub; ++ms) pin_registers(acc[ms]);
+      if (ktiles > 0 && lane == 0) mbar_arrive(empty + 8 * prev_stage);
+      if (Tr::kPingPong) {
+        __syncwarp();
+        if (lane == 0) mbar_arrive(turn + 8 * (1 - consumer));  // the other warpgroup's turn
+      }
+
+      // Epilogue. Per 8-column chunk j the accumulators hold the m16n8 layout
+      // of mma.sync for this warp's 16 rows (the same for f32 and s32 wgmma
+      // accumulators): acc[4j], acc[4j+1] at (row, col), (row, col+1);
+      // acc[4j+2], acc[4j+3] at row + 8.
+#pragma unroll
+      for (int ms = 0; ms < Tr::kMSub; ++ms) {
+        const int64_t row = tm * Tr::BM + row0 + ms * 64 + warp * 16 + lane / 4;
+#pragma unroll
+        for (int n8 = 0; n8 < Tr::BN / 8; ++n8) {
+          const int64_t col = tn * Tr::BN + n8 * 8 + (lane % 4) * 2;
+          if (col >= n) continue;
+          if (row < m) store(b, row, col, acc[ms][4 * n8], acc[ms][4 * n8 + 1]);
+          if (row + 8 < m) store(b, row + 8, col, acc[ms][4 * n8 + 2], acc[ms][4 * n8 + 3]);
+        }
+      }
+    }
+  }
+}
+
+// ---- host side -------------------------------------------------------------------
+
+enum class WgmmaKind { Cooperative128 = 1, Cooperative256 = 2, PingPong128 = 3 };
+
+// The cooperative 128 x 256 kernel unless 128-wide tiles leave the last wave
+// less empty (counting a 256-wide tile as ~1.8 of the 128-wide ones); 128-wide
+// tiles run ping-pong when K is short (few k-tiles per tile, so the epilogue is
+// a large share of it). GERM_WGMMA_FORCE pins one.
+inline WgmmaKind choose_wgmma_kind(int64_t m, int64_t n, int64_t batch, int64_t ktiles, int sm_count) {
+  if (GERM_WGMMA_FORCE != 0) return static_cast<WgmmaKind>(GERM_WGMMA_FORCE);
+  auto cost = [&](int bn, double width) {
+    const int64_t tiles = ceil_div(m, 128) * ceil_div(n, bn) * batch;
+    return static_cast<double>(ceil_div(tiles, sm_count)) * width;
+  };
+  if (cost(256, 1.8) <= cost(128, 1.0)) return WgmmaKind::Cooperative256;
+  return ktiles <= GERM_WGMMA_PINGPONG_MAX_KTILES ? WgmmaKind::PingPong128 : WgmmaKind::Cooperative128;
+}
+
+// f(traits{}) with the traits of `kind` for operand type T.
+template <typename T, class F>
+cudaError_t with_wgmma_traits(WgmmaKind kind, F&& f) {
+  if (kind == WgmmaKind::Cooperative256) return f(Wgmma256<T>{});
+  if (kind == WgmmaKind::PingPong128) return f(Wgmma128PingPong<T>{});
+  return f(Wgmma128<T>{});
+}
+
+// One persistent block per SM (fewer when there are fewer tiles), with the
+// traits' shared memory opted in.
+template <class Tr, class Kernel, class... Args>
+cudaError_t launch_persistent(Kernel kernel, int64_t m, int64_t n, int64_t batch, int sm_count, cudaStream_t stream,
+                              const Args&... args) {
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Tr::kSmemBytes);
+  if (e != cudaSuccess) return e;
+  const int64_t tiles = ceil_div(m, Tr::BM) * ceil_div(n, Tr::BN) * batch;
+  const unsigned grid = static_cast<unsigned>(tiles < sm_count ? tiles : sm_count);
+  kernel<<<grid, Tr::kThreads, Tr::kSmemBytes, stream>>>(args...);
+  return cudaGetLastError();
+}
+
+}  // namespace germ::kernels::gemm_detail
