@@ -143,7 +143,10 @@ describeDevices('matmulInto and catRows', (device) => {
 });
 
 describeDevices('loraMerge / loraUnmerge', (device) => {
-  const sizes: [number, number, number, number][] = [[5, 13, 4, 8], [2304, 768, 8, 16], [2304, 768, 128, 256]];
+  // [out, in, r, alpha]: ragged sizes (rows of odd length: the kernel's scalar
+  // edges; r = 1, r across two rank chunks), then DNABERT-2's QKV at r 8 and 128.
+  const sizes: [number, number, number, number][] = [[5, 13, 4, 8], [67, 131, 3, 6], [130, 257, 33, 4], [3, 1000, 1, 2],
+    [2304, 768, 8, 16], [2304, 768, 128, 256]];
   for (const dtype of FLOATS)
     for (const [out, inF, r, alpha] of sizes)
       it(`W [${out}, ${inF}] +- (${alpha}/${r}) B A in place, ${dtype}`, async () => {
@@ -174,6 +177,23 @@ describeDevices('loraMerge / loraUnmerge', (device) => {
           expectWithin(got.merged, cpu.merged, want.map((w, e) => 2 * (1.25 * u * Math.abs(w) + slack(e))), 'merged vs cpu');
         }
       });
+
+  it('merges into a column slice of a wider buffer (unaligned rows), leaving the other columns', async () => {
+    for (const dtype of FLOATS) {
+      const o = { device, dtype }, buf = rounded(dtype, 40 * 80, 21), a = rounded(dtype, 5 * 70, 22), b = rounded(dtype, 40 * 5, 23);
+      using whole = tensor(buf, [40, 80], o), A = tensor(a, [5, 70], o), B = tensor(b, [40, 5], o);
+      using W = whole.narrow(1, 3, 70);
+      loraMerge(W, { A, B, alpha: 7.5 }); // s = 1.5
+      const got = await whole.data(), ba = mm(b, a, 40, 5, 70);
+      for (let i = 0; i < 40; i++)
+        for (let j = 0; j < 80; j++) {
+          const e = i * 80 + j, inside = j >= 3 && j < 73;
+          const want = inside ? buf[e] + 1.5 * ba.v[i * 70 + j - 3] : buf[e];
+          const bound = inside ? 1.25 * EPS[dtype] * Math.abs(want) + 1.5 * 5 * 2 ** -23 * ba.abs[i * 70 + j - 3] + 2 ** -24 : 0;
+          if (!(Math.abs(got[e] - want) <= bound)) expect.fail(`${dtype} [${i}, ${j}]: ${got[e]}, want ${want}`);
+        }
+    }
+  });
 
   it('merges into W in place: views see it, earlier reads do not', async () => {
     using W = tensor([1, 2, 3, 4, 5, 6], [2, 3], { device });

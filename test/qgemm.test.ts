@@ -314,6 +314,15 @@ const W4_CASES: W4Case[] = [
   { m: 20, k: 192, n: 65, fmt: 'nf4', gs: 64, dq: true },
   { m: 64, k: 768, n: 96, fmt: 'nf4', gs: 64, dq: true },
   { m: 520, k: 256, n: 2100, fmt: 'int4', gran: 'group', gs: 64 },  // the large-tile kernel on an H100
+  // The few-token streaming kernel (w4_gemv.cu, m <= 16, k % 32 == 0): two x
+  // chunks (k > 1024), two row blocks (n > 128), a partial last step (k % 128
+  // != 0), one and two token tiles (m <= 8, m > 8), and split-K (few rows).
+  { m: 16, k: 1152, n: 131, fmt: 'int4', gran: 'group', gs: 128 },
+  { m: 3, k: 2080, n: 45, fmt: 'int4', sym: false, gran: 'channel' },
+  { m: 1, k: 4096, n: 9, fmt: 'int4', sym: false, gran: 'group', gs: 64 },
+  { m: 9, k: 576, n: 77, fmt: 'nf4', gs: 64, dq: true },
+  { m: 16, k: 320, n: 19, fmt: 'nf4', gs: 64, dq: false },
+  { m: 1, k: 1088, n: 129, fmt: 'nf4', gs: 64, dq: false },
 ];
 
 describeDevices('quantizedLinear weight-only 4-bit', (device) => {

@@ -131,6 +131,8 @@ export interface NativeAddon {
   matmulInto(out: NativeTensor, a: NativeTensor, b: NativeTensor, transA: boolean, transB: boolean, alpha: number,
              beta: number): void;
   catRows(parts: NativeTensor[]): NativeTensor;
+  /** weight += scale * B @ A in place (r = A's rows, 1..128). */
+  loraMerge(weight: NativeTensor, A: NativeTensor, B: NativeTensor, scale: number): void;
 
   // --- outlier statistics (lib/metrics). x float [..., C]; state: null or
   // the u8 [64] state (8 f64: n, mean, M2, M3, M4, tokens, sum of token

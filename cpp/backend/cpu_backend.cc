@@ -65,6 +65,7 @@ void CpuBackend::nf4_dequantize(const kernels::Nf4Args& a) { cpu::nf4_dequantize
 void CpuBackend::quantize_tokens(const kernels::TokenQuantArgs& a) { cpu::quantize_tokens(a); }
 void CpuBackend::qgemm_int(const kernels::IntGemmArgs& a) { cpu::qgemm_int(a); }
 void CpuBackend::qgemm_w4(const kernels::W4Args& a) { cpu::qgemm_w4(a); }
+void CpuBackend::lora_merge(const kernels::LoraMergeArgs& a) { cpu::lora_merge(a); }
 
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }
 void CpuBackend::copy_to_host(void* dst, const void* src, size_t nbytes) { std::memcpy(dst, src, nbytes); }

@@ -45,6 +45,7 @@ class CpuBackend final : public Backend {
   void quantize_tokens(const kernels::TokenQuantArgs& a) override;
   void qgemm_int(const kernels::IntGemmArgs& a) override;
   void qgemm_w4(const kernels::W4Args& a) override;
+  void lora_merge(const kernels::LoraMergeArgs& a) override;
   void copy_from_host(void* dst, const void* src, size_t nbytes) override;
   void copy_to_host(void* dst, const void* src, size_t nbytes) override;
 

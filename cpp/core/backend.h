@@ -10,6 +10,7 @@
 #include <vector>
 #include "../../cuda/attention/attention_params.h"
 #include "../../cuda/common/kernel_types.h"
+#include "../../cuda/lora/lora_args.h"
 #include "../../cuda/qgemm/qgemm_args.h"
 #include "../../cuda/quant/quant_math.h"
 #include "device.h"
@@ -99,6 +100,8 @@ class Backend {
   virtual void quantize_tokens(const kernels::TokenQuantArgs& a) = 0;
   virtual void qgemm_int(const kernels::IntGemmArgs& a) = 0;
   virtual void qgemm_w4(const kernels::W4Args& a) = 0;
+  // LoRA merge W += scale * B A in place (contract: cuda/lora/lora_args.h).
+  virtual void lora_merge(const kernels::LoraMergeArgs& a) = 0;
 
   // Host memory the device can read fast, for uploads: pinned on CUDA. The
   // caller fills it on its own thread, then queues copy_from_host from it.

@@ -8,6 +8,7 @@
 #include "../../cuda/common/kernel_types.h"
 #include "../../cuda/stats/moments.h"
 #include "../../cuda/quant/quant_math.h"
+#include "../../cuda/lora/lora_args.h"
 #include "../../cuda/qgemm/qgemm_args.h"
 
 namespace germ::cpu {
@@ -72,5 +73,7 @@ void nf4_dequantize(const kernels::Nf4Args& args);
 void quantize_tokens(const kernels::TokenQuantArgs& args);
 void qgemm_int(const kernels::IntGemmArgs& args);  // exact int32 dot products
 void qgemm_w4(const kernels::W4Args& args);
+// --- LoRA (lora_merge.cc; contract: cuda/lora/lora_args.h)
+void lora_merge(const kernels::LoraMergeArgs& args);
 
 }  // namespace germ::cpu

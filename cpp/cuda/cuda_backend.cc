@@ -5,6 +5,7 @@
 #include "../../cuda/elementwise/elementwise.h"
 #include "../../cuda/embedding/embedding.h"
 #include "../../cuda/gemm/gemm.h"
+#include "../../cuda/lora/lora.h"
 #include "../../cuda/norm/layernorm.h"
 #include "../../cuda/qgemm/qgemm.h"
 #include "../../cuda/quant/quant.h"
@@ -170,6 +171,9 @@ void CudaBackend::qgemm_int(const kernels::IntGemmArgs& a) {
 void CudaBackend::qgemm_w4(const kernels::W4Args& a) {
   StoragePtr scratch = scratch_bytes(kernels::qgemm_w4_workspace_bytes(a));
   cuda_check(kernels::qgemm_w4(a, scratch ? scratch->data() : nullptr, stream_), "weight-only 4-bit GEMM kernel");
+}
+void CudaBackend::lora_merge(const kernels::LoraMergeArgs& a) {
+  cuda_check(kernels::lora_merge(a, stream_), "LoRA merge kernel");
 }
 
 void CudaBackend::fill_zero(void* dst, size_t nbytes) {

@@ -139,6 +139,15 @@ Napi::Value matmul_into(Info info) {
   return info.Env().Undefined();
 }
 
+Napi::Value lora_merge(Info info) {
+  TensorPtr w = tensor_arg(info, 0, "weight"), a = tensor_arg(info, 1, "A"), b = tensor_arg(info, 2, "B");
+  guarded(info.Env(), [&] {
+    ops::lora_merge(w, a, b, static_cast<float>(arg_number(info[3], "scale")));
+    return 0;
+  });
+  return info.Env().Undefined();
+}
+
 Napi::Value cat_rows(Info info) {
   Napi::Env env = info.Env();
   if (!info[0].IsArray())
@@ -345,7 +354,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
       {"memoryStats", memory_stats}, {"emptyCache", empty_cache},
       {"setNumThreads", set_num_threads}, {"numThreads", num_threads},
       {"setErrorClass", set_error_class}, {"buildInfo", build_info},
-      {"matmulInto", matmul_into},   {"catRows", cat_rows}};
+      {"matmulInto", matmul_into},   {"loraMerge", lora_merge},   {"catRows", cat_rows}};
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
   register_stats_bindings(env, exports);  // outlier statistics
   register_quant_bindings(env, exports);

@@ -57,6 +57,10 @@ struct MatmulIntoOptions {
 // buffer is fine); a and b may be any views but must not overlap c's
 // elements (ERR_INVALID_ARGUMENT). f32 accumulation, one rounding per element.
 void matmul_into(const TensorPtr& c, const TensorPtr& a, const TensorPtr& b, const MatmulIntoOptions& opts);
+// w [out, in] += scale * b [out, r] @ a [r, in] in place (lora_ops.cc): what
+// matmul_into(w, b, a, {alpha: scale, beta: 1}) computes, in one pass over w.
+// Same layout and aliasing rules as matmul_into; r in 1..128.
+void lora_merge(const TensorPtr& w, const TensorPtr& a, const TensorPtr& b, float scale);
 // parts [n_i, ...rest] (same dtype, device and trailing dims) -> contiguous [sum n_i, ...rest].
 TensorPtr concat_rows(const std::vector<TensorPtr>& parts);
 
@@ -184,6 +188,10 @@ TensorPtr qlinear_w4(const TensorPtr& x, const W4Weight& w, const QLinearOptions
 void require_same_device(const char* op, std::initializer_list<const TensorPtr*> ts);
 void require_float(const char* op, const TensorPtr& t);
 void require_dtype(const char* op, const TensorPtr& t, DType dtype, const char* what);
+// Whether two 2-D views may share an element (the in-place ops' aliasing check):
+// the same storage and overlapping spans, unless both are rows with one
+// leading dim whose column ranges are disjoint.
+bool may_overlap(const TensorImpl& x, const TensorImpl& y);
 TensorPtr empty(Backend& backend, DType dtype, const Shape& shape);
 
 }  // namespace germ::ops

@@ -301,10 +301,11 @@ struct TcGemm {
 #pragma unroll
         for (int j = 0; j < Tr::kNFrags; ++j)
 #pragma unroll
-          for (int e = 0; e < 4; ++e) {
+          for (int e = 0; e < 4; e += 2) {  // pairs (c0, c1), (c2, c3): one access each where aligned
             const int64_t row = tm * Tr::BM + warp_m0 + i * 16 + (lane >> 2) + (e >> 1) * 8;
-            const int64_t col = tn * Tr::BN + warp_n0 + j * 8 + (lane & 3) * 2 + (e & 1);
-            if (row < p.m && col < p.n) store_output(p, c, bias, row, col, acc[i][j][e]);
+            const int64_t col = tn * Tr::BN + warp_n0 + j * 8 + (lane & 3) * 2;
+            store_output_pair(p, c, bias, pair_aligned(c + row * p.ldc + col), row, col, acc[i][j][e],
+                              acc[i][j][e + 1]);
           }
     }
   }

@@ -15,26 +15,6 @@
 namespace germ::kernels {
 namespace gemm_detail {
 
-// Two adjacent outputs (row, col) and (row, col + 1); col is even, row and col
-// in range. One 4-byte store when both exist and C's rows keep pairs aligned,
-// else element by element.
-template <typename T>
-__device__ __forceinline__ void store_output_pair(const GemmParams& p, T* c, const T* bias, bool pairs_aligned,
-                                                  int64_t row, int64_t col, float v0, float v1) {
-  if (!pairs_aligned || col + 1 >= p.n || p.beta != 0.0f) {
-    store_output(p, c, bias, row, col, v0);
-    if (col + 1 < p.n) store_output(p, c, bias, row, col + 1, v1);
-    return;
-  }
-  v0 *= p.alpha;
-  v1 *= p.alpha;
-  if (bias != nullptr) { v0 += to_f32(bias[col]); v1 += to_f32(bias[col + 1]); }
-  T pair[2] = {from_f32<T>(v0), from_f32<T>(v1)};
-  uint32_t bits;
-  memcpy(&bits, pair, 4);
-  *reinterpret_cast<uint32_t*>(c + row * p.ldc + col) = bits;
-}
-
 template <class Tr, typename T>
 __global__ void __launch_bounds__(Tr::kThreads, 1)
     gemm_wgmma_kernel(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b,

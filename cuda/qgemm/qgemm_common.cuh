@@ -105,10 +105,11 @@ cudaError_t kernel_smem(Kernel kernel, int async_bytes, int regs_bytes, int* sme
   return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, *smem);
 }
 
-// How a launcher runs one GEMM: the tensor-core kernel or the SIMT fallback,
-// which tile config, and the K split (with its workspace of partial sums).
+// How a launcher runs one GEMM: the tensor-core kernel or the SIMT fallback
+// (or, weight-only with few tokens, the streaming kernel: gemv), which tile
+// config, and the K split (with its workspace of partial sums).
 struct Plan {
-  bool tc = false, large = false;
+  bool tc = false, large = false, gemv = false;
   int splits = 1;
   int64_t tiles = 0;
   size_t workspace_bytes(int64_t m, int64_t n, size_t elem) const {

@@ -21,12 +21,13 @@
 // staged double buffer and two m16n8k8 per k16, f16 only (bf16 runs the SIMT
 // kernel there). Anything the tensor-core path does not take (k % 32 != 0,
 // odd groups, unaligned x) runs a warp-per-output SIMT kernel with the same
-// values. Few tokens: split-K with f32 partials summed in split order.
+// values. Few tokens (m <= 16, sm_80+): w4_gemv.cu's streaming kernel; else
+// split-K with f32 partials summed in split order.
 #include <cstdint>
 #include "../gemm/gemm_tensorcore.cuh"
 #include "qgemm.h"
-#include "qgemm_common.cuh"
 #include "qgemm_pipeline.cuh"
+#include "w4_common.cuh"
 
 namespace germ::kernels {
 namespace {
@@ -51,28 +52,6 @@ struct W4Traits {
 using W4Small = W4Traits<16, 64, 128, 1, 4, 4>;
 // Many tokens: 64 x 128, 8 warps of 32 x 32, 3 stages = 46 KB (no opt-in).
 using W4Large = W4Traits<64, 128, 64, 2, 4, 3>;
-
-template <typename T>
-__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-  const T a = from_f32<T>(lo), b = from_f32<T>(hi);
-  return uint32_t(reinterpret_cast<const uint16_t&>(a)) | (uint32_t(reinterpret_cast<const uint16_t&>(b)) << 16);
-}
-
-// Shared lookup tables: the 16 code values (int4 signed / unsigned, or NF4)
-// and, for double-quantized NF4, the 8-bit dynamic map.
-struct W4Tables {
-  float lut[16];
-  float dyn[256];
-  __device__ void fill(const W4Args& a, const DynamicMap& map) {
-    for (int c = threadIdx.x; c < 16; c += blockDim.x)
-      lut[c] = a.codes == W4Codes::Nf4 ? nf4_value(c) : float(a.codes == W4Codes::Int4Sym ? (c ^ 8) - 8 : c);
-    if (a.qabsmax)
-      for (int c = threadIdx.x; c < 256; c += blockDim.x) dyn[c] = map.v[c];
-    __syncthreads();
-  }
-  // dequantize()'s value: (lut[code] - zero) * scale (zero 0 for NF4 / symmetric).
-  __device__ __forceinline__ float value(int nib, QParams p) const { return mul_rn(lut[nib] - p.zero, p.scale); }
-};
 
 template <class Tr, typename T>
 struct W4Gemm {
@@ -205,13 +184,6 @@ __global__ void __launch_bounds__(256) w4_simt_kernel(W4Args p, DynamicMap map) 
   }
 }
 
-// The 8-bit dynamic map, built once: building it sorts 256 values, too slow
-// to repeat on every launch of a GEMM that may itself take microseconds.
-const DynamicMap& dynamic_map() {
-  static const DynamicMap map = make_dynamic_map();
-  return map;
-}
-
 template <typename T>
 Plan plan(const W4Args& a) {
   Plan pl;
@@ -220,6 +192,7 @@ Plan plan(const W4Args& a) {
   int ptx = 0;
   if (ptx_version(w4_tc_kernel<W4Small, T, float>, &ptx) != cudaSuccess) return pl;
   const bool arch_ok = std::is_same<T, __half>::value ? ptx >= 75 : ptx >= 80;
+  if (w4_gemv_plan(a, ptx, d.sm_count, &pl)) return pl;
   pl.tc = arch_ok && a.k % 32 == 0 && a.group % 16 == 0 && aligned_to(a.x, 16) && aligned_to(a.wq, 16);
   if (!pl.tc) return pl;
   const int64_t large_tiles = ceil_div(a.m, W4Large::BM) * ceil_div(a.n, W4Large::BN);
@@ -232,6 +205,14 @@ Plan plan(const W4Args& a) {
 
 Plan plan_for(const W4Args& a) { return a.x_dtype == KDType::BF16 ? plan<__nv_bfloat16>(a) : plan<__half>(a); }
 
+// Split-K: the partials' ordered sum and the epilogue.
+template <typename Out>
+cudaError_t reduce_splits(const W4Args& a, const Plan& pl, const float* part, cudaStream_t stream) {
+  if (pl.splits > 1)
+    w4_reduce_kernel<Out><<<grid_stride_blocks(a.m * a.n, 256), 256, 0, stream>>>(a.ep, a.m, a.n, pl.splits, part);
+  return cudaGetLastError();
+}
+
 template <class Tr, typename T, typename Out>
 cudaError_t launch_tc(const W4Args& a, const Plan& pl, float* part, cudaStream_t stream) {
   auto kernel = w4_tc_kernel<Tr, T, Out>;
@@ -241,9 +222,7 @@ cudaError_t launch_tc(const W4Args& a, const Plan& pl, float* part, cudaStream_t
   if (e != cudaSuccess) return e;
   kernel<<<dim3(static_cast<unsigned>(pl.tiles), pl.splits), Tr::kThreads, smem, stream>>>(a, pl.splits, part,
                                                                                             dynamic_map());
-  if (pl.splits > 1)
-    w4_reduce_kernel<Out><<<grid_stride_blocks(a.m * a.n, 256), 256, 0, stream>>>(a.ep, a.m, a.n, pl.splits, part);
-  return cudaGetLastError();
+  return reduce_splits<Out>(a, pl, part, stream);
 }
 
 }  // namespace
@@ -270,6 +249,10 @@ cudaError_t qgemm_w4(const W4Args& a, void* workspace, cudaStream_t stream) {
         if constexpr (std::is_same<Out, int32_t>::value) {
           return cudaErrorInvalidValue;
         } else {
+          if (pl.gemv) {
+            const cudaError_t e = w4_gemv(a, pl, part, stream);
+            return e != cudaSuccess ? e : reduce_splits<Out>(a, pl, part, stream);
+          }
           if (!pl.tc) {
             w4_simt_kernel<T, Out><<<grid_stride_blocks(a.m * a.n, 8), 256, 0, stream>>>(a, dynamic_map());
             return cudaGetLastError();

@@ -1,5 +1,5 @@
-// The two ops LoRA is built from, both general: an in-place GEMM (the one op
-// that writes into an existing tensor) and row concatenation.
+// The ops LoRA is built from: an in-place GEMM and its rank-r special case
+// (the ops that write into an existing tensor), and row concatenation.
 import { native } from '../native';
 import { Tensor } from '../tensor';
 
@@ -27,6 +27,17 @@ export function matmulInto(out: Tensor, a: Tensor, b: Tensor, options: MatmulInt
   native().matmulInto(out.handle, a.handle, b.handle, options.transA ?? false, options.transB ?? false,
     options.alpha ?? 1, options.beta ?? 1);
   return out;
+}
+
+/**
+ * weight += scale * B @ A in place (weight [out, in], A [r, in], B [out, r],
+ * r up to 128): matmulInto(weight, B, A, {alpha: scale, beta: 1})'s result
+ * (f32 sums over r, one rounding per element), in one pass over weight. Same
+ * layout and aliasing rules as matmulInto. Returns weight.
+ */
+export function addLowRankInto(weight: Tensor, A: Tensor, B: Tensor, scale: number): Tensor {
+  native().loraMerge(weight.handle, A.handle, B.handle, scale);
+  return weight;
 }
 
 /** Stacks tensors along dim 0 (same dtype, device and trailing dims) into a new contiguous tensor. */
