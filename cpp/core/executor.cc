@@ -11,7 +11,10 @@ namespace {
 // per op, measured as most of the per-op cost of a queued forward pass), while
 // a polling one is not asleep, so submit()'s notify finds no waiter and costs
 // nothing. After the burst the thread sleeps again, so idle costs no CPU.
+// On a single core the spin would only keep the submitting thread off the CPU,
+// so there the executor sleeps at once.
 constexpr auto kIdleSpin = std::chrono::microseconds(100);
+const bool kSpinWhenIdle = std::thread::hardware_concurrency() >= 2;
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -65,7 +68,7 @@ void Executor::loop() {
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (queue_.empty() && !stop_) {
+      if (kSpinWhenIdle && queue_.empty() && !stop_) {
         lock.unlock();
         const auto until = std::chrono::steady_clock::now() + kIdleSpin;
         while (queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until) cpu_relax();
