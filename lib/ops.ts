@@ -251,3 +251,35 @@ export function embedding(table: Tensor, ids: Tensor | Int32Array | number[]): T
 export function geglu(x: Tensor, bias?: Tensor): Tensor {
   return new Tensor(native().geglu(x.handle, bias?.handle ?? null));
 }
+
+/** Rows per block of the weight layout linearGeglu reads. */
+export const GEGLU_BLOCK = 64;
+
+/**
+ * DNABERT-2's gated_layers weight [2I, H] (the I gate rows, then the I up
+ * rows) in the layout linearGeglu reads: blocks of 64 gate rows, each followed
+ * by the same 64 up rows. A new tensor on w's device; I must be a multiple of 64.
+ */
+export function interleaveGegluRows(w: Tensor): Tensor {
+  const [twoI] = w.shape, inner = twoI / 2;
+  if (w.ndim !== 2 || inner % GEGLU_BLOCK !== 0)
+    throw new GermError(`interleaveGegluRows: w must be [2 * I, H] with I a multiple of ${GEGLU_BLOCK}, got [${w.shape}]`,
+      'ERR_SHAPE');
+  const rows = new Int32Array(twoI);
+  for (let i = 0; i < twoI; i++) {
+    const block = Math.floor(i / (2 * GEGLU_BLOCK)), j = i % (2 * GEGLU_BLOCK);
+    rows[i] = (j < GEGLU_BLOCK ? 0 : inner) + block * GEGLU_BLOCK + (j % GEGLU_BLOCK);
+  }
+  return embedding(w, rows);
+}
+
+/**
+ * gelu(x Wg^T) * (x Wu^T), the gated MLP's first half, from a weight in
+ * interleaveGegluRows' layout: one GEMM whose epilogue applies GEGLU where the
+ * device has that kernel (Hopper), else the GEMM and geglu. x [..., H] ->
+ * [..., I]. The fused path rounds once, from the f32 sums; the unfused one
+ * rounds the gate and up sums to x's dtype first.
+ */
+export function linearGeglu(x: Tensor, w: Tensor): Tensor {
+  return new Tensor(native().linearGeglu(x.handle, w.handle));
+}

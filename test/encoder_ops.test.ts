@@ -2,7 +2,8 @@
 // (DNABERT-2's gated-MLP epilogue) and addLayerNorm (post-LN residual), each
 // against a float64 reference and, on a GPU, against the CPU backend.
 import { expect, it } from 'vitest';
-import { type Tensor, add, addLayerNorm, addLayerNormOut, embedding, geglu, layerNorm, tensor } from '../lib/index';
+import { type Tensor, add, addLayerNorm, addLayerNormOut, embedding, geglu, interleaveGegluRows, layerNorm, linearGeglu,
+  tensor } from '../lib/index';
 import { read } from './helpers/check';
 import { expectClose } from './helpers/compare';
 import { describeDevices } from './helpers/devices';
@@ -238,5 +239,72 @@ describeDevices('addLayerNorm', (device) => {
       .toThrow(expect.objectContaining({ code: 'ERR_SHAPE', message: expect.stringContaining('weight must be [4]') }));
     if (device !== 'cpu')
       expect(() => addLayerNorm(x, tensor(new Float32Array(12), [3, 4]), w, b)).toThrow(expect.objectContaining({ code: 'ERR_DEVICE' }));
+  });
+});
+
+describeDevices('linearGeglu', (device) => {
+  // T tokens, hidden H, intermediate I. The last case is large enough for the
+  // Hopper GEMM with the GEGLU epilogue (128 x 128 tiles >= the H100's 132 SMs).
+  const cases: [Float, number[], number, number][] = [
+    ['f32', [1], 8, 64], ['f16', [37], 40, 128], ['bf16', [2, 9], 24, 192], ['f32', [3, 5], 72, 64],
+    ['f16', [1100], 136, 1088], ['bf16', [1030], 64, 1152],
+  ];
+  for (const [dtype, lead, H, I] of cases) {
+    it(`${dtype} x [${lead}, ${H}], I ${I} against float64`, async () => {
+      const T = lead.reduce((a, b) => a * b, 1);
+      const x = rounded(dtype, T * H, T + H, 1);
+      const w = rounded(dtype, 2 * I * H, I + H, 1 / Math.sqrt(H));
+      // float64: gate = x Wg^T (rows 0..I-1 of w), up = x Wu^T (rows I..2I-1).
+      const want = new Float64Array(T * I), sums = new Float64Array(T * I);
+      for (let t = 0; t < T; t++)
+        for (let i = 0; i < I; i++) {
+          let g = 0, u = 0, a = 0;
+          for (let h = 0; h < H; h++) {
+            const xv = x[t * H + h];
+            g += xv * w[i * H + h];
+            u += xv * w[(I + i) * H + h];
+            a += Math.abs(xv) * (Math.abs(w[i * H + h]) + Math.abs(w[(I + i) * H + h]));
+          }
+          want[t * I + i] = gelu64(g) * u;
+          sums[t * I + i] = a * (1 + Math.abs(g) + Math.abs(u));
+        }
+      const wt = tensor(w, [2 * I, H], { dtype, device });
+      const packed = interleaveGegluRows(wt);
+      const y = linearGeglu(tensor(x, [...lead, H], { dtype, device }), packed);
+      expect(y.shape).toEqual([...lead, I]);
+      expect(y.dtype).toBe(dtype);
+      const got = await read(y);
+      // f32 sums (error <= H 2^-24 sum|terms|), the gate and up sums possibly
+      // rounded to the dtype (unfused path), the product rounded once.
+      const u = dtype === 'f32' ? 2 ** -24 : EPS[dtype];
+      for (let i = 0; i < got.length; i++) {
+        const bound = 4 * u * Math.abs(want[i]) + (H * 2 ** -23 + 3 * u) * sums[i] + 1e-30;
+        if (!(Math.abs(got[i] - want[i]) <= bound))
+          expect.fail(`element ${i}: got ${got[i]}, want ${want[i]} (bound ${bound})`);
+      }
+      for (const t of [wt, packed, y]) t.dispose();
+    });
+  }
+
+  it('interleaveGegluRows: blocks of 64 gate rows, each followed by the same 64 up rows', async () => {
+    const I = 128, H = 2;
+    const w = Array.from({ length: 2 * I * H }, (_, i) => Math.floor(i / H));  // row r holds r, r
+    const packed = await read(interleaveGegluRows(tensor(w, [2 * I, H], { device })));
+    const rows = Array.from({ length: 2 * I }, (_, r) => packed[r * H]);
+    const want = [...Array(2 * I).keys()].map((r) => {
+      const block = Math.floor(r / 128), j = r % 128;
+      return (j < 64 ? 0 : I) + block * 64 + (j % 64);
+    });
+    expect(rows).toEqual(want);
+  });
+
+  it('rejects I not a multiple of 64 and mismatched shapes', () => {
+    const x = tensor(new Float32Array(8), [2, 4], { device });
+    expect(() => interleaveGegluRows(tensor(new Float32Array(2 * 32 * 4), [64, 4], { device })))
+      .toThrow(expect.objectContaining({ code: 'ERR_SHAPE' }));
+    expect(() => linearGeglu(x, tensor(new Float32Array(128 * 3), [128, 3], { device })))
+      .toThrow(expect.objectContaining({ code: 'ERR_SHAPE', message: expect.stringContaining('linearGeglu') }));
+    expect(() => linearGeglu(x, tensor(new Float32Array(128 * 4), [128, 4], { device, dtype: 'f16' })))
+      .toThrow(expect.objectContaining({ code: 'ERR_DTYPE' }));
   });
 });

@@ -121,6 +121,8 @@ export interface NativeAddon {
   /** ids: an i32 tensor on the table's device, or host ids (checked, then uploaded). */
   embedding(table: NativeTensor, ids: NativeTensor | Int32Array | number[]): NativeTensor;
   geglu(x: NativeTensor, bias: NativeTensor | null): NativeTensor;
+  /** gelu(x Wg^T) * (x Wu^T) from w [2I, H] with rows in blocks of 64 gate + 64 up. */
+  linearGeglu(x: NativeTensor, w: NativeTensor): NativeTensor;
   attentionForward(q: NativeTensor, k: NativeTensor, v: NativeTensor, opts: NativeAttentionOptions): [NativeTensor, NativeTensor];
   attentionBackward(dout: NativeTensor, q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor,
                     lse: NativeTensor, opts: NativeAttentionOptions): [NativeTensor, NativeTensor, NativeTensor];

@@ -14,6 +14,7 @@
 #include "../../cuda/qgemm/qgemm_args.h"
 #include "../../cuda/quant/quant_math.h"
 #include "device.h"
+#include "error.h"
 #include "executor.h"
 #include "storage.h"
 
@@ -58,6 +59,13 @@ class Backend {
   virtual void reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x, void* y, int64_t outer, int64_t len,
                       int64_t inner) = 0;
   virtual void gemm(const kernels::GemmArgs& args) = 0;
+  // GEMM with GEGLU in its epilogue (cuda/gemm/gemm.h): only backends with a
+  // fused kernel say yes (asked on the JavaScript thread, before the output
+  // exists); the op composes gemm + geglu everywhere else.
+  virtual bool gemm_geglu_fusable(const kernels::GemmArgs&) { return false; }
+  virtual void gemm_geglu(const kernels::GemmArgs&) {
+    throw GermError(ErrorCode::Internal, "gemm_geglu: no fused kernel on " + device().str());
+  }
   // residual: null, or added to x before the normalisation (addLayerNorm).
   virtual void layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
                                  const void* residual, const void* weight, const void* bias, int64_t rows,

@@ -78,6 +78,15 @@ void CudaBackend::reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x
 
 void CudaBackend::gemm(const kernels::GemmArgs& args) { cuda_check(kernels::gemm(args, stream_), "gemm kernel"); }
 
+bool CudaBackend::gemm_geglu_fusable(const kernels::GemmArgs& args) {
+  cuda_check(cudaSetDevice(index_), "cudaSetDevice");  // the JavaScript thread asks
+  return kernels::gemm_geglu_fusable(args);
+}
+
+void CudaBackend::gemm_geglu(const kernels::GemmArgs& args) {
+  cuda_check(kernels::gemm_geglu(args, stream_), "gemm + GEGLU kernel");
+}
+
 void CudaBackend::layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
                                     const void* residual, const void* weight, const void* bias, int64_t rows,
                                     int64_t cols, float eps) {

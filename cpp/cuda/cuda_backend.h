@@ -26,6 +26,8 @@ class CudaBackend final : public Backend {
   void reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x, void* y, int64_t outer, int64_t len,
               int64_t inner) override;
   void gemm(const kernels::GemmArgs& args) override;
+  bool gemm_geglu_fusable(const kernels::GemmArgs& args) override;
+  void gemm_geglu(const kernels::GemmArgs& args) override;
   void layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x, const void* residual,
                          const void* weight, const void* bias, int64_t rows, int64_t cols, float eps) override;
   void layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout, const void* x,

@@ -193,6 +193,11 @@ Napi::Value geglu(Info info) {
   return guarded(info.Env(), [&] { return TensorObject::wrap(info.Env(), ops::geglu(x, bias)); });
 }
 
+Napi::Value linear_geglu(Info info) {
+  TensorPtr x = tensor_arg(info, 0, "x"), w = tensor_arg(info, 1, "w");
+  return guarded(info.Env(), [&] { return TensorObject::wrap(info.Env(), ops::linear_geglu(x, w)); });
+}
+
 Napi::Value layer_norm_backward(Info info) {
   TensorPtr dout = tensor_arg(info, 0, "dout"), x = tensor_arg(info, 1, "x"), w = tensor_arg(info, 2, "weight");
   TensorPtr mean = tensor_arg(info, 3, "mean"), rstd = tensor_arg(info, 4, "rstd");
@@ -348,7 +353,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
       {"reduce", reduce},            {"matmul", matmul},
       {"layerNorm", layer_norm},     {"layerNormBackward", layer_norm_backward},
       {"addLayerNorm", add_layer_norm}, {"embedding", embedding},
-      {"geglu", geglu},
+      {"geglu", geglu}, {"linearGeglu", linear_geglu},
       {"attentionForward", attention_forward}, {"attentionBackward", attention_backward},
       {"synchronize", synchronize},  {"devices", devices},
       {"memoryStats", memory_stats}, {"emptyCache", empty_cache},

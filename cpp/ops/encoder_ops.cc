@@ -94,6 +94,44 @@ TensorPtr embedding(const TensorPtr& table, const std::vector<int32_t>& ids) {
   return gather(table, dev_ids, false);
 }
 
+TensorPtr linear_geglu(const TensorPtr& x_in, const TensorPtr& w_in) {
+  const char* op = "linearGeglu";
+  require_same_device(op, {&x_in, &w_in});
+  require_float(op, x_in);
+  require_dtype(op, w_in, x_in->dtype, "w");
+  if (x_in->ndim() < 1 || w_in->ndim() != 2 || w_in->shape[1] != x_in->shape.back() ||
+      w_in->shape[0] % (2 * kGegluBlock) != 0)
+    throw GermError(ErrorCode::Shape, "linearGeglu: x must be [..., H] and w [2 * I, H] with I a multiple of " +
+                                          std::to_string(kGegluBlock) + ", got " + shape_str(x_in->shape) + " and " +
+                                          shape_str(w_in->shape));
+  const int64_t H = w_in->shape[1], two_i = w_in->shape[0], inner = two_i / 2;
+  const TensorPtr x = contiguous(x_in), w = contiguous(w_in);
+  const int64_t rows = H ? x->numel() / H : 0;
+  Shape out_shape = x->shape;
+  out_shape.back() = inner;
+  Backend& be = backend_for(x->device());
+
+  kernels::GemmArgs g;
+  g.dtype = kd(x->dtype);
+  g.trans_b = true;
+  g.m = rows; g.n = two_i; g.k = H;
+  g.a = x->data(); g.lda = std::max<int64_t>(H, 1);
+  g.b = w->data(); g.ldb = std::max<int64_t>(H, 1);
+  g.ldc = inner;
+  if (rows > 0 && H > 0 && be.gemm_geglu_fusable(g)) {
+    TensorPtr out = empty(be, x->dtype, out_shape);
+    g.c = out->data();
+    submit(be, storages({&x, &w}), {out->storage}, [g](Backend& b) { b.gemm_geglu(g); });
+    return out;
+  }
+  // Unfused: [rows, 2I] then GEGLU over blocks of [64 gate | 64 up] columns,
+  // which is geglu's own [gate | up] layout at inner = 64.
+  const TensorPtr gated = matmul(view(x, {rows, H}, {H, 1}, x->offset), w, nullptr, {false, true, 1.f});
+  const int64_t blocks = rows * (inner / kGegluBlock);
+  const TensorPtr act = geglu(view(gated, {blocks, 2 * kGegluBlock}, {2 * kGegluBlock, 1}, 0), nullptr);
+  return view(act, out_shape, contiguous_strides(out_shape), 0);
+}
+
 TensorPtr geglu(const TensorPtr& x_in, const TensorPtr& bias_in) {
   const char* op = "geglu";
   require_same_device(op, {&x_in, &bias_in});

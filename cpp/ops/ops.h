@@ -87,6 +87,12 @@ TensorPtr embedding(const TensorPtr& table, const std::vector<int32_t>& ids);
 // x [..., 2I] (last dim contiguous; rows may be strided), bias [2I] or null
 // -> [..., I] = gelu(x[..., :I] + b[:I]) * (x[..., I:] + b[I:]), exact GELU.
 TensorPtr geglu(const TensorPtr& x, const TensorPtr& bias);
+// The gated MLP's first half, gelu(x Wg^T) * (x Wu^T), from one weight w [2I, H]
+// whose rows come in blocks of kGegluBlock: 64 rows of Wg, then the same 64
+// rows of Wu (I a multiple of 64). x [..., H] -> [..., I]. Fused into the GEMM
+// where the backend has the kernel; else x w^T and geglu over the blocks.
+constexpr int64_t kGegluBlock = 64;
+TensorPtr linear_geglu(const TensorPtr& x, const TensorPtr& w);
 
 // --- attention (attention_ops.cc). q [B, Sq, H, D] with k, v [B, Sk, H, D]
 // (padded batch; optional per-sequence lengths), or q [Tq, H, D] with k, v

@@ -13,6 +13,7 @@
 // of a memory-bound loop, while templating 18 ops x 9 dtype pairs would multiply
 // the fat binary's compile time for no measurable gain.
 #include "elementwise.h"
+#include "../common/gelu.cuh"
 #include "../common/dtype_io.cuh"
 #include "../common/launch_utils.cuh"
 
@@ -39,9 +40,7 @@ __device__ __forceinline__ float apply_unary(UnaryOp op, float x, float alpha, f
     case UnaryOp::Sigmoid: return 1.0f / (1.0f + expf(-x));
     case UnaryOp::Relu: return x < 0.0f ? 0.0f : x;  // keeps NaN, like torch.relu
     case UnaryOp::Silu: return x / (1.0f + expf(-x));
-    // 1 + erf(x/sqrt2) cancels for x << 0 (gelu(-4) ~ -1e-4 would keep ~3
-    // digits); erfc(-x/sqrt2) is the same quantity without the cancellation.
-    case UnaryOp::Gelu: return 0.5f * x * erfcf(-x * 0.70710678118654752f);
+    case UnaryOp::Gelu: return gelu_erf(x);  // cuda/common/gelu.cuh
     case UnaryOp::GeluTanh: {
       // 0.5 (1 + tanh(u)) = sigmoid(2u): same value, no cancellation for x << 0.
       const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);  // sqrt(2/pi) (x + 0.044715 x^3)

@@ -12,4 +12,12 @@ namespace germ::kernels {
 
 cudaError_t gemm(const GemmArgs& args, cudaStream_t stream);
 
+// GEMM with GEGLU in its epilogue (gemm_sm90a.h has the contract: B's rows
+// interleaved in blocks of 64 gate + 64 up rows, out [m, n / 2]). Only where
+// the Hopper kernel runs; elsewhere callers compose gemm() and the GEGLU
+// kernel, which gives the same values up to the rounding of the gate and up
+// sums. fusable() is the host's question, asked before any output exists.
+bool gemm_geglu_fusable(const GemmArgs& args);
+cudaError_t gemm_geglu(const GemmArgs& args, cudaStream_t stream);
+
 }  // namespace germ::kernels

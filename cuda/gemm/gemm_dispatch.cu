@@ -135,6 +135,31 @@ bool sm90a_enabled() {
 }
 #endif
 
+bool gemm_geglu_fusable(const GemmArgs& args) {
+#ifdef GERM_HAVE_SM90A
+  ArchInfo arch;
+  return arch_info(&arch) == cudaSuccess && arch.cc == 90 && arch.code_arch >= 90 && sm90a_enabled() &&
+         gemm_geglu_sm90a_accepts(args);
+#else
+  (void)args;
+  return false;
+#endif
+}
+
+cudaError_t gemm_geglu(const GemmArgs& args, cudaStream_t stream) {
+#ifdef GERM_HAVE_SM90A
+  ArchInfo arch;
+  const cudaError_t e = arch_info(&arch);
+  if (e != cudaSuccess) return e;
+  if (args.m == 0) return cudaSuccess;
+  return gemm_geglu_sm90a(args, arch.sm_count, stream);
+#else
+  (void)args;
+  (void)stream;
+  return cudaErrorNotSupported;
+#endif
+}
+
 cudaError_t gemm(const GemmArgs& args, cudaStream_t stream) {
   if (args.m < 0 || args.n < 0 || args.k < 0 || args.batch < 0) return cudaErrorInvalidValue;
   if (args.m == 0 || args.n == 0 || args.batch == 0) return cudaSuccess;

@@ -17,6 +17,15 @@ namespace germ::kernels {
 // its other kernels. The caller has checked the device is compute 9.0.
 cudaError_t gemm_sm90a(const GemmArgs& args, int sm_count, cudaStream_t stream, bool* launched);
 
+// GEGLU fused into the GEMM's epilogue: out [m, n / 2] = gelu(gate) * up where
+// B [n][k]'s rows come in blocks of 64 gate rows followed by the 64 matching
+// up rows (the layout ops::linear_geglu builds), f16 / bf16, x @ W^T, one
+// batch entry, no bias, alpha 1, beta 0, out written at row stride ldc.
+// accepts() says whether the arguments are of that kind (and aligned for the
+// copy engine); gemm_geglu_sm90a launches (cudaErrorInvalidValue otherwise).
+bool gemm_geglu_sm90a_accepts(const GemmArgs& args);
+cudaError_t gemm_geglu_sm90a(const GemmArgs& args, int sm_count, cudaStream_t stream);
+
 // false when GERM_DISABLE_SM90A is set (and not "0"): every Hopper kernel
 // (this GEMM, the integer one) then stays on its mma.sync path, to test and
 // time that path there. Read once (gemm_dispatch.cu).

@@ -8,6 +8,7 @@
 // launcher. Why wgmma at all: on an H100 the mma.sync kernel
 // (gemm_tensorcore.cuh) reaches 0.2-0.25x of cuBLAS.
 #include <cstring>
+#include "../common/gelu.cuh"
 #include "gemm_common.cuh"
 #include "gemm_sm90a.h"
 #include "sm90a_gemm_loop.cuh"
@@ -29,6 +30,31 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
 #endif
 }
 
+// GEGLU epilogue: out[row, col] = gelu(gate) * up from the f32 sums, one
+// rounding into T (the unfused path also rounds the gate and up sums to T
+// first; this one does not). out is [m, n / 2] with row stride ldc.
+template <class Tr, typename T>
+__global__ void __launch_bounds__(Tr::kThreads, 1)
+    gemm_geglu_wgmma_kernel(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b,
+                            const GemmParams p) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  T* out = static_cast<T*>(p.c);
+  const int64_t width = p.n / 2;
+  wgmma_gemm_body<Tr, true>(map_a, map_b, p.m, p.n, p.k, 1,
+                            [&](int64_t, int64_t row, int64_t col, float g0, float g1, float u0, float u1) {
+                              T pair[2] = {from_f32<T>(gelu_erf(g0) * u0), from_f32<T>(gelu_erf(g1) * u1)};
+                              T* dst = out + row * p.ldc + col;
+                              if (col + 1 < width) {
+                                uint32_t bits;
+                                memcpy(&bits, pair, 4);
+                                *reinterpret_cast<uint32_t*>(dst) = bits;  // aligned: ldc and col even (host check)
+                              } else {
+                                dst[0] = pair[0];
+                              }
+                            });
+#endif
+}
+
 // ---- host side -------------------------------------------------------------------
 
 bool encode_operand(CUtensorMap* map, KDType dtype, const void* ptr, int64_t rows, int64_t k, int64_t ld,
@@ -39,6 +65,46 @@ bool encode_operand(CUtensorMap* map, KDType dtype, const void* ptr, int64_t row
 }
 
 }  // namespace gemm_detail
+
+bool gemm_geglu_sm90a_accepts(const GemmArgs& a) {
+  const int64_t lim = int64_t(1) << 31;
+  return (a.dtype == KDType::F16 || a.dtype == KDType::BF16) && !a.trans_a && a.trans_b && a.batch == 1 &&
+         a.k > 0 && a.n % 128 == 0 && a.m < lim && a.n < lim && a.k < lim && a.bias == nullptr &&
+         a.alpha == 1.0f && a.beta == 0.0f && a.ldc % 2 == 0 && reinterpret_cast<uintptr_t>(a.c) % 4 == 0 &&
+         reinterpret_cast<uintptr_t>(a.a) % 16 == 0 && reinterpret_cast<uintptr_t>(a.b) % 16 == 0 &&
+         a.lda % 8 == 0 && a.ldb % 8 == 0;
+}
+
+cudaError_t gemm_geglu_sm90a(const GemmArgs& a, int sm_count, cudaStream_t stream) {
+  using namespace gemm_detail;
+  if (!gemm_geglu_sm90a_accepts(a)) return cudaErrorInvalidValue;
+  // 128-wide tiles (gate and up halves of a tile in one thread): ping-pong for
+  // short K, as the plain GEMM chooses among its 128-wide kernels.
+  const WgmmaKind kind =
+      ceil_div(a.k, 64) <= GERM_WGMMA_PINGPONG_MAX_KTILES ? WgmmaKind::PingPong128 : WgmmaKind::Cooperative128;
+  CUtensorMap map_a, map_b;
+  if (!encode_operand(&map_a, a.dtype, a.a, a.m, a.k, a.lda, 1, 0, 128) ||
+      !encode_operand(&map_b, a.dtype, a.b, a.n, a.k, a.ldb, 1, 0, 128))
+    return cudaErrorInvalidValue;
+  GemmParams p{};
+  p.m = a.m; p.n = a.n; p.k = a.k; p.batch = 1;
+  p.c = a.c; p.ldc = a.ldc;
+  return dispatch_float_dtype(a.dtype, [&](auto tag) -> cudaError_t {
+    using T = decltype(tag);
+    if constexpr (std::is_same<T, float>::value) {
+      return cudaErrorInvalidValue;  // excluded above
+    } else {
+      return with_wgmma_traits<T>(kind, [&](auto tr) -> cudaError_t {
+        using Tr = decltype(tr);
+        if constexpr (Tr::BN != 128) {
+          return cudaErrorInvalidValue;  // never chosen above
+        } else {
+          return launch_persistent<Tr>(gemm_geglu_wgmma_kernel<Tr, T>, a.m, a.n, 1, sm_count, stream, map_a, map_b, p);
+        }
+      });
+    }
+  });
+}
 
 cudaError_t gemm_sm90a(const GemmArgs& a, int sm_count, cudaStream_t stream, bool* launched) {
   using namespace gemm_detail;

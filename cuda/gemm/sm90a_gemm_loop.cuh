@@ -90,7 +90,13 @@ template <typename T> using Wgmma128PingPong = WgmmaTraits<T, 128, 6, true>;
 // col < n (col + 1 may be n: the store checks). Called from a __global__ built
 // for sm_90a with Tr::kThreads threads and Tr::kSmemBytes of dynamic shared
 // memory; map_a / map_b are its __grid_constant__ parameters.
-template <class Tr, class Store>
+//
+// kGeglu (128-wide tiles, B's rows interleaved in blocks of 64: 64 gate rows,
+// then the 64 matching up rows): store(b, row, col, g0, g1, u0, u1) receives
+// the gate and up sums of output columns col, col + 1 of an m x n / 2 output
+// instead; in each 128-column tile, accumulator chunk j (gate) and j + 8 (up)
+// sit in the same thread, so the gated product needs no data exchange.
+template <class Tr, bool kGeglu = false, class Store>
 __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap& map_a, const CUtensorMap& map_b, int64_t m,
                                                 int64_t n, int64_t k, int64_t batch, Store&& store) {
   using Acc = typename Tr::Acc;
@@ -204,12 +210,24 @@ __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap& map_a, const 
 #pragma unroll
       for (int ms = 0; ms < Tr::kMSub; ++ms) {
         const int64_t row = tm * Tr::BM + row0 + ms * 64 + warp * 16 + lane / 4;
+        if constexpr (kGeglu) {
+          static_assert(Tr::BN == 128, "GEGLU pairs gate chunk j with up chunk j + 8 of a 128-wide tile");
 #pragma unroll
-        for (int n8 = 0; n8 < Tr::BN / 8; ++n8) {
-          const int64_t col = tn * Tr::BN + n8 * 8 + (lane % 4) * 2;
-          if (col >= n) continue;
-          if (row < m) store(b, row, col, acc[ms][4 * n8], acc[ms][4 * n8 + 1]);
-          if (row + 8 < m) store(b, row + 8, col, acc[ms][4 * n8 + 2], acc[ms][4 * n8 + 3]);
+          for (int n8 = 0; n8 < 8; ++n8) {
+            const int64_t col = tn * 64 + n8 * 8 + (lane % 4) * 2;  // output column
+            if (col >= n / 2) continue;
+            const int g = 4 * n8, u = 4 * (n8 + 8);  // constant indices: the accumulators stay in registers
+            if (row < m) store(b, row, col, acc[ms][g], acc[ms][g + 1], acc[ms][u], acc[ms][u + 1]);
+            if (row + 8 < m) store(b, row + 8, col, acc[ms][g + 2], acc[ms][g + 3], acc[ms][u + 2], acc[ms][u + 3]);
+          }
+        } else {
+#pragma unroll
+          for (int n8 = 0; n8 < Tr::BN / 8; ++n8) {
+            const int64_t col = tn * Tr::BN + n8 * 8 + (lane % 4) * 2;
+            if (col >= n) continue;
+            if (row < m) store(b, row, col, acc[ms][4 * n8], acc[ms][4 * n8 + 1]);
+            if (row + 8 < m) store(b, row + 8, col, acc[ms][4 * n8 + 2], acc[ms][4 * n8 + 3]);
+          }
         }
       }
     }

@@ -3,16 +3,13 @@
 // output-dtype dispatch, and which PTX a loaded kernel was built from.
 #pragma once
 #include <cstdint>
+#include "../common/gelu.cuh"
 #include <type_traits>
 #include "../common/dtype_io.cuh"
 #include "../common/launch_utils.cuh"
 #include "qgemm_math.h"
 
 namespace germ::kernels::qgemm_detail {
-
-// Exact GELU written with erfc (no cancellation for x << 0), as the
-// elementwise kernels and the CPU backend write it.
-__device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * erfcf(-x * 0.70710678118654752f); }
 
 // cast(gelu?(v + bias[col])): the value of output column col.
 template <typename Out>

@@ -8,7 +8,7 @@
 import { attention } from '../attention';
 import type { GermConfig } from '../io/config';
 import { native } from '../native';
-import { addLayerNormOut, geglu, linear, matmul } from '../ops';
+import { GEGLU_BLOCK, addLayerNormOut, geglu, interleaveGegluRows, linear, linearGeglu, matmul } from '../ops';
 import { Tensor } from '../tensor';
 import type { WeightReader } from './weights';
 
@@ -34,6 +34,11 @@ export class BertLayer {
   static async load(reader: WeightReader, index: number, cfg: GermConfig): Promise<BertLayer> {
     const p = `bert.encoder.layer.${index}`;
     const H = cfg.hiddenSize, I = cfg.intermediateSize;
+    // gated_layers in linearGeglu's block layout when I allows it (DNABERT-2's
+    // 3072 does): the GEGLU then runs in the GEMM's epilogue where it can.
+    const wgRaw = await reader.get(`${p}.mlp.gated_layers.weight`, [2 * I, H]);
+    const wg = I % GEGLU_BLOCK === 0 ? interleaveGegluRows(wgRaw) : wgRaw;
+    if (wg !== wgRaw) wgRaw.dispose();
     return new BertLayer(cfg, {
       wqkv: await reader.get(`${p}.attention.self.Wqkv.weight`, [3 * H, H]),
       bqkv: await reader.get(`${p}.attention.self.Wqkv.bias`, [3 * H]),
@@ -41,7 +46,7 @@ export class BertLayer {
       bo: await reader.get(`${p}.attention.output.dense.bias`, [H]),
       ln1w: await reader.get(`${p}.attention.output.LayerNorm.weight`, [H]),
       ln1b: await reader.get(`${p}.attention.output.LayerNorm.bias`, [H]),
-      wg: await reader.get(`${p}.mlp.gated_layers.weight`, [2 * I, H]),
+      wg,
       wwo: await reader.get(`${p}.mlp.wo.weight`, [H, I]),
       bwo: await reader.get(`${p}.mlp.wo.bias`, [H]),
       ln2w: await reader.get(`${p}.mlp.layernorm.weight`, [H]),
@@ -67,9 +72,14 @@ export class BertLayer {
     ctx2.dispose();
     const ln1 = addLayerNormOut(attnOut, h, w.ln1w, w.ln1b, cfg.layerNormEps);
     attnOut.dispose();
-    const gated = matmul(ln1, w.wg, { transB: true });
-    const act = geglu(gated);
-    gated.dispose();
+    let act: Tensor;
+    if (cfg.intermediateSize % GEGLU_BLOCK === 0) {
+      act = linearGeglu(ln1, w.wg);
+    } else {
+      const gated = matmul(ln1, w.wg, { transB: true });
+      act = geglu(gated);
+      gated.dispose();
+    }
     const mlpOut = linear(act, w.wwo, w.bwo);
     act.dispose();
     const ln2 = addLayerNormOut(mlpOut, ln1, w.ln2w, w.ln2b, cfg.layerNormEps);
