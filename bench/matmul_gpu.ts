@@ -2,9 +2,10 @@
 // W[n, k]^T, the nn.Linear layout, at DNABERT-2's layer shapes and 4096^3.
 // germ's time per op: R ops queued back to back, then one synchronize, so the
 // promise round trip is amortised as the GPU's own queue would amortise it.
-import { matmul, synchronize, tensor } from '../lib/index';
+import { matmul, tensor } from '../lib/index';
 import { type TorchBaseline, torchBaseline } from './baseline';
 import { progress, record } from './report';
+import { timeMs } from './timing';
 
 const SHAPES: [number, number, number][] = [
   // m (tokens), k (in), n (out)
@@ -22,14 +23,7 @@ async function germMs(dtype: 'f16' | 'bf16' | 'f32', m: number, k: number, n: nu
   const w = tensor(new Float32Array(n * k).map(() => Math.random() - 0.5), [n, k], { dtype, device });
   const flops = 2 * m * k * n;
   const reps = Math.max(5, Math.min(200, Math.floor(2e12 / flops)));
-  const run = async (count: number) => {
-    for (let i = 0; i < count; i++) matmul(x, w, { transB: true }).dispose();
-    await synchronize(device);
-  };
-  await run(3);
-  const t0 = performance.now();
-  await run(reps);
-  const ms = (performance.now() - t0) / reps;
+  const ms = await timeMs(device, reps, () => matmul(x, w, { transB: true }).dispose());
   x.dispose();
   w.dispose();
   return ms;

@@ -12,9 +12,10 @@ StoragePtr PinnedPool::allocate(size_t nbytes) {
     std::lock_guard<std::mutex> lock(mu_);
     auto range = free_.equal_range(bin);
     auto pick = range.second;
-    for (auto it = range.first; it != range.second; ++it) {
+    bool done = false;  // pick's last DMA is done
+    for (auto it = range.first; it != range.second && !done; ++it) {
       pick = it;
-      if (cudaEventQuery(it->second.released) == cudaSuccess) break;  // its last DMA is done
+      done = cudaEventQuery(it->second.released) == cudaSuccess;
     }
     // A busy block's event marks everything queued on the stream when it was
     // returned, not just its own copy: waiting for it would hold this (the
@@ -22,7 +23,6 @@ StoragePtr PinnedPool::allocate(size_t nbytes) {
     // for as long as the device is behind. So a busy block is taken only when
     // the pool already holds kMaxPinnedBytes; below that a fresh one is pinned
     // (the pool then grows to what the uploads in flight need, and stops).
-    const bool done = pick != range.second && cudaEventQuery(pick->second.released) == cudaSuccess;
     (void)cudaGetLastError();  // cudaErrorNotReady from the queries is no error
     if (pick != range.second && (done || pinned_bytes_ + bin > kMaxPinnedBytes)) {
       block = pick->second;

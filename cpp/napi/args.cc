@@ -49,6 +49,15 @@ double arg_number(const Napi::Value& v, const char* what) {
   return v.As<Napi::Number>().DoubleValue();
 }
 
+Napi::Object arg_object(const Napi::Value& v, const std::string& what) {
+  if (!v.IsObject()) bad(what + " must be an object");
+  return v.As<Napi::Object>();
+}
+
+bool arg_present(const Napi::Object& o, const char* key) {
+  return o.Has(key) && !o.Get(key).IsUndefined() && !o.Get(key).IsNull();
+}
+
 bool arg_bool(const Napi::Value& v, const char* what) {
   if (v.IsUndefined()) return false;
   if (!v.IsBoolean()) bad(std::string(what) + " must be a boolean");

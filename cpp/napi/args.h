@@ -19,6 +19,10 @@ bool arg_bool(const Napi::Value& v, const char* what);
 std::string arg_string(const Napi::Value& v, const char* what);
 std::vector<int32_t> arg_int32s(const Napi::Value& v, const char* what);  // Int32Array or number[]
 std::optional<int64_t> arg_optional_int(const Napi::Value& v, const char* what);
+// An options object ("<what> must be an object" otherwise).
+Napi::Object arg_object(const Napi::Value& v, const std::string& what);
+// Whether an options object sets `key` (undefined and null count as unset).
+bool arg_present(const Napi::Object& o, const char* key);
 
 kernels::UnaryOp unary_op(const std::string& name);
 kernels::BinaryOp binary_op(const std::string& name);

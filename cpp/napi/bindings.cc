@@ -208,9 +208,8 @@ Napi::Value layer_norm_backward(Info info) {
 //  dropout, seed, offset, cuSeqlens, cuSeqlensK, lengths, lengthsK}
 ops::AttentionOptions attention_options(Napi::Env env, const Napi::Value& v) {
   ops::AttentionOptions o;
-  if (!v.IsObject()) throw GermError(ErrorCode::InvalidArgument, "attention options must be an object");
-  Napi::Object obj = v.As<Napi::Object>();
-  auto has = [&](const char* key) { return obj.Has(key) && !obj.Get(key).IsUndefined() && !obj.Get(key).IsNull(); };
+  const Napi::Object obj = arg_object(v, "attention options");
+  auto has = [&](const char* key) { return arg_present(obj, key); };
   if (has("normalizer")) {
     const std::string n = arg_string(obj.Get("normalizer"), "normalizer");
     if (n == "softmax") o.normalizer = kernels::AttnNormalizer::Softmax;

@@ -13,21 +13,12 @@ namespace {
 
 using Info = const Napi::CallbackInfo&;
 
-Napi::Object object_arg(const Napi::Value& v, const char* what) {
-  if (!v.IsObject()) throw GermError(ErrorCode::InvalidArgument, std::string("quantizedLinear: ") + what + " must be an object");
-  return v.As<Napi::Object>();
-}
-
-bool present(const Napi::Object& o, const char* key) {
-  return o.Has(key) && !o.Get(key).IsUndefined() && !o.Get(key).IsNull();
-}
-
 // {bias?, gelu?, outDtype}
 ops::QLinearOptions linear_options(Napi::Env env, const Napi::Value& v) {
-  const Napi::Object o = object_arg(v, "options");
+  const Napi::Object o = arg_object(v, "quantizedLinear: options");
   ops::QLinearOptions r;
   r.bias = optional_tensor(env, o.Get("bias"), "bias");
-  if (present(o, "gelu")) r.gelu = arg_bool(o.Get("gelu"), "gelu");
+  if (arg_present(o, "gelu")) r.gelu = arg_bool(o.Get("gelu"), "gelu");
   r.out_dtype = arg_dtype(o.Get("outDtype"));
   return r;
 }
@@ -64,7 +55,7 @@ Napi::Value qlinear_w4(Info info) {
   Napi::Env env = info.Env();
   TensorPtr x = TensorObject::unwrap(env, info[0], "x");
   return guarded(env, [&] {
-    const Napi::Object o = object_arg(info[1], "the weight");
+    const Napi::Object o = arg_object(info[1], "quantizedLinear: the weight");
     ops::W4Weight w;
     const std::string format = arg_string(o.Get("format"), "format");
     if (format == "nf4") w.codes = kernels::W4Codes::Nf4;
@@ -75,7 +66,7 @@ Napi::Value qlinear_w4(Info info) {
     w.zero = optional_tensor(env, o.Get("zero"), "zero");
     w.absmax2 = optional_tensor(env, o.Get("absmax2"), "absmax2");
     w.offset = optional_tensor(env, o.Get("offset"), "offset");
-    if (present(o, "granularity")) w.granularity = arg_granularity(o.Get("granularity"));
+    if (arg_present(o, "granularity")) w.granularity = arg_granularity(o.Get("granularity"));
     w.group = static_cast<int64_t>(arg_number(o.Get("groupSize"), "groupSize"));
     w.shape = arg_shape(o.Get("shape"), "shape");
     return TensorObject::wrap(env, ops::qlinear_w4(x, w, linear_options(env, info[2])));

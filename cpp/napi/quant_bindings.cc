@@ -36,16 +36,11 @@ Napi::Value wrap_all(Napi::Env env, const TensorPtr* ts, uint32_t n) {
 // {bits, symmetric, granularity, groupSize} shared by quantize and dequantize.
 template <class Opts>
 void common_options(const Napi::Object& obj, Opts& o) {
-  auto has = [&](const char* key) { return obj.Has(key) && !obj.Get(key).IsUndefined() && !obj.Get(key).IsNull(); };
+  auto has = [&](const char* key) { return arg_present(obj, key); };
   if (has("bits")) o.bits = static_cast<int>(arg_number(obj.Get("bits"), "bits"));
   if (has("symmetric")) o.symmetric = arg_bool(obj.Get("symmetric"), "symmetric");
   if (has("groupSize")) o.group_size = static_cast<int64_t>(arg_number(obj.Get("groupSize"), "groupSize"));
   if (has("granularity")) o.granularity = arg_granularity(obj.Get("granularity"));
-}
-
-Napi::Object options_object(const Napi::Value& v, const char* op) {
-  if (!v.IsObject()) throw GermError(ErrorCode::InvalidArgument, std::string(op) + ": options must be an object");
-  return v.As<Napi::Object>();
 }
 
 // quantize(x, {bits, symmetric, granularity, groupSize, clip: number | tensor}) -> [q, scale, zero | null]
@@ -53,7 +48,7 @@ Napi::Value quantize(Info info) {
   Napi::Env env = info.Env();
   TensorPtr x = TensorObject::unwrap(env, info[0], "x");
   return guarded(env, [&] {
-    const Napi::Object obj = options_object(info[1], "quantize");
+    const Napi::Object obj = arg_object(info[1], "quantize: options");
     ops::QuantizeOptions o;
     common_options(obj, o);
     const Napi::Value clip = obj.Get("clip");
@@ -70,7 +65,7 @@ Napi::Value dequantize(Info info) {
   TensorPtr q = TensorObject::unwrap(env, info[0], "q"), scale = TensorObject::unwrap(env, info[1], "scale");
   TensorPtr zero = optional_tensor(env, info[2], "zero");
   return guarded(env, [&] {
-    const Napi::Object obj = options_object(info[3], "dequantize");
+    const Napi::Object obj = arg_object(info[3], "dequantize: options");
     ops::DequantizeOptions o;
     common_options(obj, o);
     o.shape = arg_shape(obj.Get("shape"), "shape");
