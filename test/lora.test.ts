@@ -242,9 +242,10 @@ describeDevices('loraMerge / loraUnmerge', (device) => {
 });
 
 describeDevices('LoraLinear', (device) => {
-  // [M, in, out, r, alpha]: tiny odd sizes, then DNABERT-2's fused QKV (768 -> 2304) at r 8 and 128.
+  // [M, in, out, r, alpha]: tiny odd sizes, then DNABERT-2's fused QKV (768 -> 2304) at r 8 and 128, then
+  // the fused Hopper kernel's edges (r 16, 24 padded to 32, and 32; partial row, column and k tiles).
   const sizes: [number, number, number, number, number][] = [[7, 13, 5, 4, 6], [64, 768, 2304, 8, 16],
-    [64, 768, 2304, 128, 256]];
+    [64, 768, 2304, 128, 256], [130, 200, 136, 16, 32], [100, 64, 128, 24, 48], [257, 96, 264, 32, 64]];
   for (const dtype of FLOATS)
     for (const [M, inF, out, r, alpha] of sizes)
       it(`forward and backward, x [${M}, ${inF}], out ${out}, r ${r}, ${dtype}`, async () => {
@@ -264,6 +265,18 @@ describeDevices('LoraLinear', (device) => {
           expectWithin(got.y, cpu.y, times(fwd.bound, 2), 'y vs cpu');
           for (const g of ['dx', 'dA', 'dB'] as const) expectWithin(got[g], cpu[g], times(bwd[g].bound, 2), `${g} vs cpu`);
         }
+      });
+
+  // Enough 128 x 256 tiles that the H100 takes the fused kernel's cooperative 128 x 256 variant (the sizes
+  // above run ping-pong 128 x 128); forward only, as the backward is the same GEMMs at any size.
+  if (device !== 'cpu')
+    for (const dtype of ['f16', 'bf16'] as const)
+      it(`forward over many wide tiles, x [2048, 16], out 6144, r 8, ${dtype}`, async () => {
+        const p = problem(dtype, 2048, 16, 6144, 8, 16, 5);
+        const fwd = forwardRef(p, EPS[dtype]);
+        using lin = layer(p, dtype, device);
+        using x = tensor(p.x, [p.M, p.inF], { dtype, device });
+        expectWithin(await read(lin.forward(x)), fwd.want, fwd.bound, 'y');
       });
 
   it('batched x [2, 3, 13] with a bias-free layer keeps its leading dims, and gradients accumulate', async () => {

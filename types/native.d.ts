@@ -135,6 +135,12 @@ export interface NativeAddon {
   catRows(parts: NativeTensor[]): NativeTensor;
   /** weight += scale * B @ A in place (r = A's rows, 1..128). */
   loraMerge(weight: NativeTensor, A: NativeTensor, B: NativeTensor, scale: number): void;
+  /**
+   * x [M, in], stacked [W; A] [out + r, in], bias [out + r] or null, B [out, r] ->
+   * [M, out + r]: x W^T + b + scale (x A^T) B^T, then x A^T.
+   */
+  loraForward(x: NativeTensor, stacked: NativeTensor, bias: NativeTensor | null, B: NativeTensor, rank: number,
+              scale: number): NativeTensor;
 
   // --- outlier statistics (lib/metrics). x float [..., C]; state: null or
   // the u8 [64] state (8 f64: n, mean, M2, M3, M4, tokens, sum of token

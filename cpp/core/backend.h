@@ -66,6 +66,11 @@ class Backend {
   virtual void gemm_geglu(const kernels::GemmArgs&) {
     throw GermError(ErrorCode::Internal, "gemm_geglu: no fused kernel on " + device().str());
   }
+  // The fused LoRA forward (kernels::LoraGemmArgs), asked and composed likewise.
+  virtual bool gemm_lora_fusable(const kernels::LoraGemmArgs&) { return false; }
+  virtual void gemm_lora(const kernels::LoraGemmArgs&) {
+    throw GermError(ErrorCode::Internal, "gemm_lora: no fused kernel on " + device().str());
+  }
   // residual: null, or added to x before the normalisation (addLayerNorm).
   virtual void layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
                                  const void* residual, const void* weight, const void* bias, int64_t rows,

@@ -87,6 +87,15 @@ void CudaBackend::gemm_geglu(const kernels::GemmArgs& args) {
   cuda_check(kernels::gemm_geglu(args, stream_), "gemm + GEGLU kernel");
 }
 
+bool CudaBackend::gemm_lora_fusable(const kernels::LoraGemmArgs& args) {
+  cuda_check(cudaSetDevice(index_), "cudaSetDevice");  // the JavaScript thread asks
+  return kernels::gemm_lora_fusable(args);
+}
+
+void CudaBackend::gemm_lora(const kernels::LoraGemmArgs& args) {
+  cuda_check(kernels::gemm_lora(args, stream_), "fused LoRA forward kernel");
+}
+
 void CudaBackend::layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
                                     const void* residual, const void* weight, const void* bias, int64_t rows,
                                     int64_t cols, float eps) {

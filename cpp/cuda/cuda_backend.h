@@ -28,6 +28,8 @@ class CudaBackend final : public Backend {
   void gemm(const kernels::GemmArgs& args) override;
   bool gemm_geglu_fusable(const kernels::GemmArgs& args) override;
   void gemm_geglu(const kernels::GemmArgs& args) override;
+  bool gemm_lora_fusable(const kernels::LoraGemmArgs& args) override;
+  void gemm_lora(const kernels::LoraGemmArgs& args) override;
   void layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x, const void* residual,
                          const void* weight, const void* bias, int64_t rows, int64_t cols, float eps) override;
   void layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout, const void* x,

@@ -193,6 +193,16 @@ Napi::Value geglu(Info info) {
   return guarded(info.Env(), [&] { return TensorObject::wrap(info.Env(), ops::geglu(x, bias)); });
 }
 
+Napi::Value lora_forward(Info info) {
+  TensorPtr x = tensor_arg(info, 0, "x"), stacked = tensor_arg(info, 1, "stacked");
+  TensorPtr bias = optional_tensor_arg(info, 2, "bias"), b = tensor_arg(info, 3, "B");
+  return guarded(info.Env(), [&] {
+    return TensorObject::wrap(info.Env(), ops::lora_forward(x, stacked, bias, b,
+                                                            static_cast<int64_t>(arg_number(info[4], "rank")),
+                                                            static_cast<float>(arg_number(info[5], "scale"))));
+  });
+}
+
 Napi::Value linear_geglu(Info info) {
   TensorPtr x = tensor_arg(info, 0, "x"), w = tensor_arg(info, 1, "w");
   return guarded(info.Env(), [&] { return TensorObject::wrap(info.Env(), ops::linear_geglu(x, w)); });
@@ -358,7 +368,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
       {"memoryStats", memory_stats}, {"emptyCache", empty_cache},
       {"setNumThreads", set_num_threads}, {"numThreads", num_threads},
       {"setErrorClass", set_error_class}, {"buildInfo", build_info},
-      {"matmulInto", matmul_into},   {"loraMerge", lora_merge},   {"catRows", cat_rows}};
+      {"matmulInto", matmul_into},   {"loraMerge", lora_merge},   {"loraForward", lora_forward},   {"catRows", cat_rows}};
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
   register_stats_bindings(env, exports);  // outlier statistics
   register_quant_bindings(env, exports);

@@ -1,7 +1,9 @@
 // LoRA merge W += scale * B A in place (contract: cuda/lora/lora_args.h):
 // validation on the calling thread, then one task that reads A, B and W and
-// writes W. lib/lora/adapter.ts names the adapter's own errors first; these
-// checks guard the native call itself.
+// writes W. And the LoRA forward over the stacked [W; A] weight: one fused
+// kernel where the backend has it, else the stacked GEMM and a rank-r GEMM.
+// lib/lora/ names the adapter's own errors first; these checks guard the
+// native calls themselves.
 #include <algorithm>
 #include <string>
 #include "ops.h"
@@ -47,6 +49,54 @@ void lora_merge(const TensorPtr& w, const TensorPtr& a_in, const TensorPtr& b_in
   submit(be, storages({&a, &b, &w}), {w->storage}, [g](Backend& be2) {
     if (g.out && g.in) be2.lora_merge(g);
   });
+}
+
+TensorPtr lora_forward(const TensorPtr& x_in, const TensorPtr& stacked_in, const TensorPtr& bias_in,
+                       const TensorPtr& b_in, int64_t rank, float scale) {
+  const char* op = "loraForward";
+  require_same_device(op, {&x_in, &stacked_in, &bias_in, &b_in});
+  require_float(op, x_in);
+  const std::string shapes = "x " + shape_str(x_in->shape) + ", [W; A] " + shape_str(stacked_in->shape) + ", B " +
+                             shape_str(b_in->shape) + (bias_in ? ", bias " + shape_str(bias_in->shape) : "") +
+                             ", rank " + std::to_string(rank);
+  if (stacked_in->dtype != x_in->dtype || b_in->dtype != x_in->dtype || (bias_in && bias_in->dtype != x_in->dtype))
+    throw GermError(ErrorCode::Dtype, std::string(op) + ": x, [W; A], B and bias must share a dtype, got " + shapes);
+  if (x_in->ndim() != 2 || stacked_in->ndim() != 2 || b_in->ndim() != 2 || rank < 1 ||
+      rank > kernels::kLoraMaxRank || stacked_in->shape[0] <= rank || stacked_in->shape[1] != x_in->shape[1] ||
+      b_in->shape[0] != stacked_in->shape[0] - rank || b_in->shape[1] != rank ||
+      (bias_in && (bias_in->ndim() != 1 || bias_in->shape[0] != stacked_in->shape[0])))
+    throw GermError(ErrorCode::Shape, std::string(op) + ": expected x [M, in], [W; A] [out + r, in], B [out, r], "
+                                      "bias [out + r], r in 1.." + std::to_string(kernels::kLoraMaxRank) +
+                                      ", got " + shapes);
+  const int64_t m = x_in->shape[0], in = x_in->shape[1], width = stacked_in->shape[0], out = width - rank;
+  const TensorPtr x = contiguous(x_in), stacked = contiguous(stacked_in), b = contiguous(b_in);
+  const TensorPtr bias = bias_in ? contiguous(bias_in) : nullptr;
+  Backend& be = backend_for(x->device());
+  // [M, out + r]: y in the first out columns, t = x A^T in the last r.
+  TensorPtr both = empty(be, x->dtype, {m, width});
+  kernels::LoraGemmArgs g;
+  kernels::GemmArgs& base = g.base;
+  base.dtype = kd(x->dtype);
+  base.trans_b = true;
+  base.m = m; base.n = out; base.k = in;
+  base.a = x->data(); base.lda = std::max<int64_t>(in, 1);
+  base.b = stacked->data(); base.ldb = std::max<int64_t>(in, 1);
+  base.c = both->data(); base.ldc = width;
+  base.bias = bias ? bias->data() : nullptr;
+  g.lora_a = static_cast<const char*>(stacked->data()) + out * in * dtype_size(x->dtype);
+  g.ld_la = base.ldb;
+  g.lora_b = b->data(); g.ld_lb = rank;
+  g.rank = rank; g.scale = scale;
+  g.t = static_cast<char*>(both->data()) + out * dtype_size(x->dtype); g.ldt = width;
+  if (m > 0 && in > 0 && be.gemm_lora_fusable(g)) {
+    submit(be, storages({&x, &stacked, &b, &bias}), {both->storage}, [g](Backend& be2) { be2.gemm_lora(g); });
+    return both;
+  }
+  // Composed: [x W^T + b | x A^T] in one GEMM (x read once), then y += scale t B^T.
+  both = matmul(x, stacked, bias, {false, true, 1.f});
+  matmul_into(view(both, {m, out}, {width, 1}, 0), view(both, {m, rank}, {width, 1}, out), b,
+              {false, true, scale, 1.f});
+  return both;
 }
 
 }  // namespace germ::ops

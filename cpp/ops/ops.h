@@ -61,6 +61,13 @@ void matmul_into(const TensorPtr& c, const TensorPtr& a, const TensorPtr& b, con
 // matmul_into(w, b, a, {alpha: scale, beta: 1}) computes, in one pass over w.
 // Same layout and aliasing rules as matmul_into; r in 1..128.
 void lora_merge(const TensorPtr& w, const TensorPtr& a, const TensorPtr& b, float scale);
+// LoRA forward over the stacked weight [W; A] [out + r, in] (+ bias [out + r],
+// zeros in its last r entries) and B [out, r]: returns [M, out + r] holding
+// y = x W^T + b + scale (x A^T) B^T in its first out columns and x A^T in its
+// last r (what the backward keeps). One fused kernel where the backend has it,
+// else one GEMM over [W; A] and a rank-r GEMM into y.
+TensorPtr lora_forward(const TensorPtr& x, const TensorPtr& stacked, const TensorPtr& bias, const TensorPtr& b,
+                       int64_t rank, float scale);
 // parts [n_i, ...rest] (same dtype, device and trailing dims) -> contiguous [sum n_i, ...rest].
 TensorPtr concat_rows(const std::vector<TensorPtr>& parts);
 

@@ -114,17 +114,6 @@ __device__ __forceinline__ void load_tile(T* s, const T* g, int64_t ld, int rows
 
 // ---- fragments -------------------------------------------------------------------
 
-template <typename T>
-__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-  if constexpr (std::is_same<T, __half>::value) {
-    __half2 h = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&h);
-  } else {
-    __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&h);
-  }
-}
-
 // A fragment for k-step kk from accumulators of n-frags 2kk and 2kk+1.
 template <typename T>
 __device__ __forceinline__ void acc_to_a(uint32_t (&a)[4], const float (&c0)[4], const float (&c1)[4]) {

@@ -62,6 +62,20 @@ __device__ __forceinline__ To cast_elem(From v) {
   }
 }
 
+// lo, hi rounded to T (f16 / bf16, round to nearest even, as from_f32 rounds)
+// and packed into one register, lo in the low half: one
+// cvt.rn.{f16,bf16}x2.f32. The 32-bit operand of the MMA instructions.
+template <typename T>
+__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
+  if constexpr (std::is_same<T, __half>::value) {
+    const __half2 h = __floats2half2_rn(lo, hi);
+    return reinterpret_cast<const uint32_t&>(h);
+  } else {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+    return reinterpret_cast<const uint32_t&>(h);
+  }
+}
+
 // NaN-propagating max / min (torch.maximum semantics; fmaxf would drop the NaN).
 __device__ __forceinline__ float max_nan(float a, float b) { return (a > b || a != a) ? a : b; }
 __device__ __forceinline__ float min_nan(float a, float b) { return (a < b || a != a) ? a : b; }

@@ -71,4 +71,21 @@ struct GemmArgs {
   float beta = 0.0f;
 };
 
+// The fused LoRA forward (cuda/gemm/gemm.h, gemm_lora): base.c = x W^T +
+// base.bias + scale (x A^T) B^T with x = base.a [m][k] and W = base.b [n][k]
+// (the nn.Linear layout: trans_b), A [rank][k] (row stride ld_la), B [n][rank]
+// (row stride ld_lb); t [m][rank] (row stride ldt) receives x A^T, rounded to
+// the dtype, for the backward pass.
+// Ranks the fused kernel takes (multiples of 8 up to this); the caller
+// composes GEMMs for the others.
+constexpr int64_t kLoraFusedMaxRank = 32;
+struct LoraGemmArgs {
+  GemmArgs base;
+  const void* lora_a = nullptr; int64_t ld_la = 0;
+  const void* lora_b = nullptr; int64_t ld_lb = 0;
+  int64_t rank = 0;
+  float scale = 1.0f;
+  void* t = nullptr; int64_t ldt = 0;
+};
+
 }  // namespace germ::kernels

@@ -20,4 +20,9 @@ cudaError_t gemm(const GemmArgs& args, cudaStream_t stream);
 bool gemm_geglu_fusable(const GemmArgs& args);
 cudaError_t gemm_geglu(const GemmArgs& args, cudaStream_t stream);
 
+// The fused LoRA forward (kernels::LoraGemmArgs), likewise Hopper only;
+// callers compose the stacked GEMM and a rank-r GEMM elsewhere.
+bool gemm_lora_fusable(const LoraGemmArgs& args);
+cudaError_t gemm_lora(const LoraGemmArgs& args, cudaStream_t stream);
+
 }  // namespace germ::kernels

@@ -133,13 +133,30 @@ bool sm90a_enabled() {
   }();
   return enabled;
 }
+
+namespace {
+// A compute 9.0 device running this build's sm_90a code, not switched off:
+// where the fused Hopper-only kernels (GEGLU, LoRA) can run at all.
+bool sm90a_ready() {
+  ArchInfo arch;
+  return arch_info(&arch) == cudaSuccess && arch.cc == 90 && arch.code_arch >= 90 && sm90a_enabled();
+}
+
+template <class Args>
+cudaError_t run_sm90a(cudaError_t (*launch)(const Args&, int, cudaStream_t), const Args& args, int64_t m,
+                      cudaStream_t stream) {
+  ArchInfo arch;
+  const cudaError_t e = arch_info(&arch);
+  if (e != cudaSuccess) return e;
+  if (m == 0) return cudaSuccess;
+  return launch(args, arch.sm_count, stream);
+}
+}  // namespace
 #endif
 
 bool gemm_geglu_fusable(const GemmArgs& args) {
 #ifdef GERM_HAVE_SM90A
-  ArchInfo arch;
-  return arch_info(&arch) == cudaSuccess && arch.cc == 90 && arch.code_arch >= 90 && sm90a_enabled() &&
-         gemm_geglu_sm90a_accepts(args);
+  return sm90a_ready() && gemm_geglu_sm90a_accepts(args);
 #else
   (void)args;
   return false;
@@ -148,11 +165,26 @@ bool gemm_geglu_fusable(const GemmArgs& args) {
 
 cudaError_t gemm_geglu(const GemmArgs& args, cudaStream_t stream) {
 #ifdef GERM_HAVE_SM90A
-  ArchInfo arch;
-  const cudaError_t e = arch_info(&arch);
-  if (e != cudaSuccess) return e;
-  if (args.m == 0) return cudaSuccess;
-  return gemm_geglu_sm90a(args, arch.sm_count, stream);
+  return run_sm90a(gemm_geglu_sm90a, args, args.m, stream);
+#else
+  (void)args;
+  (void)stream;
+  return cudaErrorNotSupported;
+#endif
+}
+
+bool gemm_lora_fusable(const LoraGemmArgs& args) {
+#ifdef GERM_HAVE_SM90A
+  return sm90a_ready() && gemm_lora_sm90a_accepts(args);
+#else
+  (void)args;
+  return false;
+#endif
+}
+
+cudaError_t gemm_lora(const LoraGemmArgs& args, cudaStream_t stream) {
+#ifdef GERM_HAVE_SM90A
+  return run_sm90a(gemm_lora_sm90a, args, args.base.m, stream);
 #else
   (void)args;
   (void)stream;

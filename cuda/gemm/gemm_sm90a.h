@@ -26,6 +26,12 @@ cudaError_t gemm_sm90a(const GemmArgs& args, int sm_count, cudaStream_t stream, 
 bool gemm_geglu_sm90a_accepts(const GemmArgs& args);
 cudaError_t gemm_geglu_sm90a(const GemmArgs& args, int sm_count, cudaStream_t stream);
 
+// The fused LoRA forward (kernels::LoraGemmArgs): f16 / bf16, x @ W^T, one
+// batch entry, alpha 1, beta 0, rank a multiple of 8 up to kLoraFusedMaxRank,
+// every operand aligned for the copy engine, t and ldt keeping pairs aligned.
+bool gemm_lora_sm90a_accepts(const LoraGemmArgs& args);
+cudaError_t gemm_lora_sm90a(const LoraGemmArgs& args, int sm_count, cudaStream_t stream);
+
 // false when GERM_DISABLE_SM90A is set (and not "0"): every Hopper kernel
 // (this GEMM, the integer one) then stays on its mma.sync path, to test and
 // time that path there. Read once (gemm_dispatch.cu).

@@ -55,15 +55,6 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
 #endif
 }
 
-// ---- host side -------------------------------------------------------------------
-
-bool encode_operand(CUtensorMap* map, KDType dtype, const void* ptr, int64_t rows, int64_t k, int64_t ld,
-                    int64_t batch, int64_t batch_stride, int box_rows) {
-  const CUtensorMapDataType type =
-      dtype == KDType::BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
-  return encode_kmajor_operand(map, type, 2, ptr, rows, k, ld, batch, batch_stride, box_rows);
-}
-
 }  // namespace gemm_detail
 
 bool gemm_geglu_sm90a_accepts(const GemmArgs& a) {

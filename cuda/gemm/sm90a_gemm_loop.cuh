@@ -1,8 +1,9 @@
 // The main loop of the sm_90a GEMMs (f16 / bf16: gemm_wgmma_sm90a.cu, int8:
 // ../qgemm/int_gemm_wgmma_sm90a.cu): C = A B^T with A [m][k] and B [n][k] both
 // K-contiguous (x @ W^T, nn.Linear), handing each pair of finished accumulators
-// to the caller's epilogue. Only the operand type and the epilogue differ
-// between the GEMMs, so this is the one copy of the pipeline.
+// to the caller's epilogue. Only the operand type, the epilogue and the fused
+// LoRA forward's extra operands (gemm_lora_wgmma_sm90a.cu) differ between the
+// GEMMs, so this is the one copy of the pipeline.
 //
 // Why wgmma: on an H100 the mma.sync kernels reach a fraction of cuBLAS,
 // because mma.sync issues from one warp at a time through registers fed by
@@ -59,8 +60,10 @@ namespace germ::kernels::gemm_detail {
 //     tensor cores (the producer fills the ring tile by tile, in order), so one
 //     warpgroup's epilogue runs while the other's MMAs do: better when K is short
 //     and the epilogue is a large share of a tile's time.
-// T is the operand type (__half, __nv_bfloat16, int8_t).
-template <typename T, int BN_, int STAGES_, bool PINGPONG_>
+// T is the operand type (__half, __nv_bfloat16, int8_t). LORA_ (8, 16 or 32;
+// 0: none) is the fused LoRA forward's rank padded up: the rows of A [r][k]
+// each stage also holds (see wgmma_gemm_loop).
+template <typename T, int BN_, int STAGES_, bool PINGPONG_, int LORA_ = 0>
 struct WgmmaTraits {
   using Elem = T;
   using Acc = typename WgmmaAcc<T>::type;
@@ -73,9 +76,11 @@ struct WgmmaTraits {
   static constexpr int kReaders = kPingPong ? 4 : 4 * kConsumers;  // warps that read each stage
   static constexpr int kBytesA = BM * 128, kBytesB = BN * 128;   // rows of 128 bytes of K
   static constexpr int kAccum = BN / 2;  // accumulators per thread and m64 MMA
-  // Stages, then kStages full + kStages empty + 2 turn mbarriers, plus slack
-  // to align the stages to 1024 bytes (the swizzle atom).
-  static constexpr int kSmemBytes = kStages * (kBytesA + kBytesB) + (2 * kStages + 2) * 8 + 1024;
+  static constexpr int kLoraRows = LORA_, kBytesLA = LORA_ * 128;
+  static_assert(LORA_ == 0 || LORA_ == 8 || LORA_ == 16 || LORA_ == 32, "a wgmma N the LoRA step has");
+  // Stages (A, B and LoRA A tiles), then kStages full + kStages empty + 2 turn
+  // mbarriers, plus slack to align the stages to 1024 bytes (the swizzle atom).
+  static constexpr int kSmemBytes = kStages * (kBytesA + kBytesB + kBytesLA) + (2 * kStages + 2) * 8 + 1024;
   static_assert(kSmemBytes <= 227 * 1024, "fits an H100 block");
   static_assert(kMSub * kAccum <= 128, "accumulators fit the consumer's registers");
 };
@@ -83,6 +88,26 @@ struct WgmmaTraits {
 template <typename T> using Wgmma128 = WgmmaTraits<T, 128, 6, false>;
 template <typename T> using Wgmma256 = WgmmaTraits<T, 256, 4, false>;
 template <typename T> using Wgmma128PingPong = WgmmaTraits<T, 128, 6, true>;
+
+// The fused LoRA forward's extra operands (Tr::kLoraRows > 0): la, A [r][k],
+// read in kLoraRows x 128-byte boxes (rows past r zero-filled); lb, B [n][r],
+// one BN x 128-byte box per tile (columns past r zero-filled, so r <= 64);
+// scale = alpha / r.
+struct LoraMaps {
+  const CUtensorMap* la = nullptr;
+  const CUtensorMap* lb = nullptr;
+  float scale = 0.f;
+};
+
+// pin_registers over every accumulator array (the LoRA ones when kLora).
+template <bool kLora, int MS, int NA, typename Acc, int NT>
+__device__ __forceinline__ void pin_all(Acc (&acc)[MS][NA], float (&tacc)[MS][NT]) {
+#pragma unroll
+  for (int ms = 0; ms < MS; ++ms) {
+    pin_registers(acc[ms]);
+    if constexpr (kLora) pin_registers(tacc[ms]);
+  }
+}
 
 // The whole persistent kernel but its epilogue, for the block's tiles of the
 // m x n x batch output: store(b, row, col, v0, v1) receives the finished sums
@@ -96,14 +121,29 @@ template <typename T> using Wgmma128PingPong = WgmmaTraits<T, 128, 6, true>;
 // the gate and up sums of output columns col, col + 1 of an m x n / 2 output
 // instead; in each 128-column tile, accumulator chunk j (gate) and j + 8 (up)
 // sit in the same thread, so the gated product needs no data exchange.
-template <class Tr, bool kGeglu = false, class Store>
-__device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap& map_a, const CUtensorMap& map_b, int64_t m,
-                                                int64_t n, int64_t k, int64_t batch, Store&& store) {
+//
+// Fused LoRA forward (Tr::kLoraRows > 0; f16 / bf16, batch 1): the sums
+// become x W^T + scale (x A^T) B^T, reading x once. Each stage also brings the
+// k-tile of A, and the consumers keep t = x A^T for their rows in a second,
+// narrow accumulator (m64 n kLoraRows wgmma on the same A-tile of x). After
+// the last k-tile, one more stage of the ring brings the tile's rows of B;
+// t, scaled and rounded to T, is already in the register layout of a wgmma A
+// operand (an m64n16 accumulator's layout is the m64k16 A fragment's), so
+// ceil(r / 16) wgmma with A from registers add scale t B^T to the sums. Tiles
+// of the first column block hand t itself (unscaled) to
+// store_t(row, col, v0, v1), col even, for the backward pass.
+template <class Tr, bool kGeglu = false, class Store, class StoreT>
+__device__ __forceinline__ void wgmma_gemm_loop(const CUtensorMap& map_a, const CUtensorMap& map_b,
+                                                const LoraMaps& lora, int64_t m, int64_t n, int64_t k,
+                                                int64_t batch, Store&& store, StoreT&& store_t) {
   using Acc = typename Tr::Acc;
+  constexpr bool kLora = Tr::kLoraRows > 0;
+  constexpr int kTAcc = kLora ? Tr::kLoraRows / 2 : 1;  // t's accumulators per thread and m64 MMA
   extern __shared__ uint8_t smem_raw[];
   const uint32_t base = (shared_addr(smem_raw) + 1023) & ~1023u;
   const uint32_t stages_a = base, stages_b = base + Tr::kStages * Tr::kBytesA;
-  const uint32_t full = stages_b + Tr::kStages * Tr::kBytesB, empty = full + 8 * Tr::kStages;
+  const uint32_t stages_la = stages_b + Tr::kStages * Tr::kBytesB;  // 1024-aligned: kBytesB is
+  const uint32_t full = stages_la + Tr::kStages * Tr::kBytesLA, empty = full + 8 * Tr::kStages;
   const uint32_t turn = empty + 8 * Tr::kStages;  // ping-pong: turn[c] = "warpgroup c may start its main loop"
   const int warpgroup = threadIdx.x / 128, t = threadIdx.x % 128;
 
@@ -121,6 +161,7 @@ __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap& map_a, const 
   const int64_t tiles_m = ceil_div(m, Tr::BM), tiles_n = ceil_div(n, Tr::BN);
   const int64_t tiles_mn = tiles_m * tiles_n, tiles = tiles_mn * batch;
   const int ktiles = static_cast<int>(ceil_div(k, Tr::BK));
+  const int kiters = ktiles + (kLora ? 1 : 0);  // stages per tile: the LoRA B tile is one more
   auto coords = [&](int64_t tile, int64_t* b, int64_t* tm, int64_t* tn) {
     *b = tile / tiles_mn;
     tile_coords(tile - *b * tiles_mn, tiles_m, tiles_n, tm, tn);
@@ -137,11 +178,19 @@ __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap& map_a, const 
         coords(tile, &b, &tm, &tn);
         for (int kt = 0; kt < ktiles; ++kt) {
           mbar_wait(empty + 8 * stage, phase ^ 1);  // the first pass over the ring finds every stage free
-          mbar_expect_tx(full + 8 * stage, Tr::kBytesA + Tr::kBytesB);
+          mbar_expect_tx(full + 8 * stage, Tr::kBytesA + Tr::kBytesB + Tr::kBytesLA);
           tma_load_3d(stages_a + stage * Tr::kBytesA, &map_a, full + 8 * stage, kt * Tr::BK,
                       static_cast<int>(tm * Tr::BM), static_cast<int>(b));
           tma_load_3d(stages_b + stage * Tr::kBytesB, &map_b, full + 8 * stage, kt * Tr::BK,
                       static_cast<int>(tn * Tr::BN), static_cast<int>(b));
+          if constexpr (kLora)
+            tma_load_3d(stages_la + stage * Tr::kBytesLA, lora.la, full + 8 * stage, kt * Tr::BK, 0, 0);
+          if (++stage == Tr::kStages) { stage = 0; phase ^= 1; }
+        }
+        if constexpr (kLora) {  // the tile's rows of the LoRA B, into the B slot of one more stage
+          mbar_wait(empty + 8 * stage, phase ^ 1);
+          mbar_expect_tx(full + 8 * stage, Tr::kBytesB);
+          tma_load_3d(stages_b + stage * Tr::kBytesB, lora.lb, full + 8 * stage, 0, static_cast<int>(tn * Tr::BN), 0);
           if (++stage == Tr::kStages) { stage = 0; phase ^= 1; }
         }
       }
@@ -152,6 +201,7 @@ __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap& map_a, const 
     const int consumer = warpgroup - 1, warp = t / 32, lane = t % 32;
     const int row0 = Tr::kPingPong ? 0 : consumer * Tr::kConsumerRows;  // our rows of the tile
     Acc acc[Tr::kMSub][Tr::kAccum];
+    float tacc[Tr::kMSub][kTAcc];  // LoRA: t = x A^T of our rows
     // Ping-pong: this warpgroup takes every other tile of the block, and the
     // two take turns: a main loop starts only once the other warpgroup's
     // previous one has ended. That keeps the consumer waiting on a stage at
@@ -166,41 +216,95 @@ __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap& map_a, const 
       coords(blockIdx.x + j * gridDim.x, &b, &tm, &tn);
       // The producer fills the ring with the block's tiles in order, ktiles
       // stages each: where the j-th tile's first stage is, and its phase.
-      const int64_t it0 = j * ktiles;
+      const int64_t it0 = j * kiters;
       int stage = static_cast<int>(it0 % Tr::kStages), prev_stage = stage;
       uint32_t phase = static_cast<uint32_t>((it0 / Tr::kStages) & 1);
 #pragma unroll
       for (int ms = 0; ms < Tr::kMSub; ++ms)
 #pragma unroll
         for (int i = 0; i < Tr::kAccum; ++i) acc[ms][i] = Acc(0);
+      if constexpr (kLora) {
+#pragma unroll
+        for (int ms = 0; ms < Tr::kMSub; ++ms)
+#pragma unroll
+          for (int i = 0; i < kTAcc; ++i) tacc[ms][i] = 0.f;
+      }
       for (int kt = 0; kt < ktiles; ++kt) {
         mbar_wait(full + 8 * stage, phase);
-#pragma unroll
-        for (int ms = 0; ms < Tr::kMSub; ++ms) pin_registers(acc[ms]);
+        pin_all<kLora>(acc, tacc);
         wgmma_fence();
         const uint32_t a0 = stages_a + stage * Tr::kBytesA + row0 * 128;  // rows of 128 bytes
         const uint32_t b0 = stages_b + stage * Tr::kBytesB;
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk)  // 4 wgmma of 32 bytes of K each
 #pragma unroll
-          for (int ms = 0; ms < Tr::kMSub; ++ms)
+          for (int ms = 0; ms < Tr::kMSub; ++ms) {
             wgmma_step<Tr::BN, typename Tr::Elem>(acc[ms], tile_desc(a0 + ms * 64 * 128 + kk * 32),
                                                   tile_desc(b0 + kk * 32));
+            if constexpr (kLora)
+              wgmma_step<Tr::kLoraRows, typename Tr::Elem>(
+                  tacc[ms], tile_desc(a0 + ms * 64 * 128 + kk * 32),
+                  tile_desc(stages_la + stage * Tr::kBytesLA + kk * 32));
+          }
         wgmma_commit();
         wgmma_wait<1>();  // this stage's MMAs may still run; the previous stage's are done
-#pragma unroll
-        for (int ms = 0; ms < Tr::kMSub; ++ms) pin_registers(acc[ms]);
+        pin_all<kLora>(acc, tacc);
         if (kt > 0 && lane == 0) mbar_arrive(empty + 8 * prev_stage);
         prev_stage = stage;
         if (++stage == Tr::kStages) { stage = 0; phase ^= 1; }
       }
       wgmma_wait<0>();
-#pragma unroll
-      for (int ms = 0; ms < Tr::kMSub; ++ms) pin_registers(acc[ms]);
+      pin_all<kLora>(acc, tacc);
       if (ktiles > 0 && lane == 0) mbar_arrive(empty + 8 * prev_stage);
+      if constexpr (kLora) {
+        // acc += (scale t) B^T: t's accumulators of columns 16s .. 16s + 15 as
+        // the A fragment of k-step s (chunks of 8 columns: 4 accumulators each).
+        mbar_wait(full + 8 * stage, phase);
+        constexpr int kSteps = (Tr::kLoraRows + 15) / 16;
+        uint32_t frag[Tr::kMSub][kSteps][4];
+#pragma unroll
+        for (int ms = 0; ms < Tr::kMSub; ++ms)
+#pragma unroll
+          for (int s = 0; s < kSteps; ++s)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {  // chunk 2s + h: columns 16s + 8h ..
+              const int c = 4 * (2 * s + h);
+              const bool in = c < kTAcc;  // r <= 8: the second chunk is zeros
+              using E = typename Tr::Elem;
+              frag[ms][s][2 * h] = in ? pack2<E>(lora.scale * tacc[ms][c], lora.scale * tacc[ms][c + 1]) : 0u;
+              frag[ms][s][2 * h + 1] = in ? pack2<E>(lora.scale * tacc[ms][c + 2], lora.scale * tacc[ms][c + 3]) : 0u;
+            }
+        wgmma_fence();
+#pragma unroll
+        for (int s = 0; s < kSteps; ++s)
+#pragma unroll
+          for (int ms = 0; ms < Tr::kMSub; ++ms)
+            wgmma_rs_step<Tr::BN, typename Tr::Elem>(acc[ms], frag[ms][s],
+                                                     tile_desc(stages_b + stage * Tr::kBytesB + s * 32));
+        wgmma_commit();
+        wgmma_wait<0>();
+        pin_all<kLora>(acc, tacc);
+        __syncwarp();
+        if (lane == 0) mbar_arrive(empty + 8 * stage);
+      }
       if (Tr::kPingPong) {
         __syncwarp();
         if (lane == 0) mbar_arrive(turn + 8 * (1 - consumer));  // the other warpgroup's turn
+      }
+
+      if constexpr (kLora) {
+        if (tn == 0) {  // t for the backward pass, from the first column block's tiles only
+#pragma unroll
+          for (int ms = 0; ms < Tr::kMSub; ++ms) {
+            const int64_t row = tm * Tr::BM + row0 + ms * 64 + warp * 16 + lane / 4;
+#pragma unroll
+            for (int c = 0; c < kTAcc / 4; ++c) {
+              const int col = 8 * c + (lane % 4) * 2;
+              if (row < m) store_t(row, col, tacc[ms][4 * c], tacc[ms][4 * c + 1]);
+              if (row + 8 < m) store_t(row + 8, col, tacc[ms][4 * c + 2], tacc[ms][4 * c + 3]);
+            }
+          }
+        }
       }
 
       // Epilogue. Per 8-column chunk j the accumulators hold the m16n8 layout
@@ -234,7 +338,25 @@ __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap& map_a, const 
   }
 }
 
+// The plain GEMM (and GEGLU) main loop: wgmma_gemm_loop without LoRA.
+template <class Tr, bool kGeglu = false, class Store>
+__device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap& map_a, const CUtensorMap& map_b, int64_t m,
+                                                int64_t n, int64_t k, int64_t batch, Store&& store) {
+  static_assert(Tr::kLoraRows == 0, "LoRA tiles need wgmma_gemm_loop's LoRA operands");
+  wgmma_gemm_loop<Tr, kGeglu>(map_a, map_b, LoraMaps{}, m, n, k, batch, store,
+                              [](int64_t, int64_t, float, float) {});
+}
+
 // ---- host side -------------------------------------------------------------------
+
+// A K-contiguous f16 / bf16 operand [batch][rows][k] (row stride ld, batch
+// stride batch_stride) read in 128-byte x box_rows boxes.
+inline bool encode_operand(CUtensorMap* map, KDType dtype, const void* ptr, int64_t rows, int64_t k, int64_t ld,
+                           int64_t batch, int64_t batch_stride, int box_rows) {
+  const CUtensorMapDataType type =
+      dtype == KDType::BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  return encode_kmajor_operand(map, type, 2, ptr, rows, k, ld, batch, batch_stride, box_rows);
+}
 
 enum class WgmmaKind { Cooperative128 = 1, Cooperative256 = 2, PingPong128 = 3 };
 

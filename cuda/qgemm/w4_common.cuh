@@ -1,27 +1,13 @@
 // What the two weight-only 4-bit kernels share (w4.cu: the tiled tensor-core
 // GEMM and its SIMT fallback; w4_gemv.cu: the few-token streaming kernel):
-// the code tables, the packing of two dequantized values into one MMA
-// register, the dynamic map of double-quantized NF4, and the entry points of
-// the few-token kernel that w4.cu's launcher dispatches to.
+// the code tables, the dynamic map of double-quantized NF4, and the entry
+// points of the few-token kernel that w4.cu's launcher dispatches to.
 #pragma once
 #include <cstdint>
 #include <type_traits>
 #include "qgemm_common.cuh"
 
 namespace germ::kernels::qgemm_detail {
-
-// lo, hi rounded to T (round to nearest even, as from_f32 rounds) and packed
-// into one register, lo in the low half: one cvt.rn.{f16,bf16}x2.f32.
-template <typename T>
-__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-  if constexpr (std::is_same<T, __half>::value) {
-    const __half2 h = __floats2half2_rn(lo, hi);
-    return reinterpret_cast<const uint32_t&>(h);
-  } else {
-    const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-    return reinterpret_cast<const uint32_t&>(h);
-  }
-}
 
 // Shared lookup tables: the 16 code values (int4 signed / unsigned, or NF4)
 // and, for double-quantized NF4, the 8-bit dynamic map.

@@ -3,11 +3,14 @@
 // keeps what its backward needs, backward returns dx and accumulates dA, dB.
 //
 // The forward reads x once: W and A are stacked into one [out + r, in] weight
-// when the adapter is attached, so one GEMM gives [x W^T + b | x A^T] as
-// [M, out + r]; a second, small GEMM (k = r) adds (alpha / r) (x A^T) B^T into
-// the first `out` columns in place (beta = 1). y is that column slice (a view
-// with row stride out + r) and x A^T, the other slice, is what the backward
-// keeps. No copies besides the stack, which is built once.
+// when the adapter is attached, and the native loraForward returns
+// [x W^T + b + (alpha / r) (x A^T) B^T | x A^T] as [M, out + r]: on an H100 one
+// fused kernel (cuda/gemm/gemm_lora_wgmma_sm90a.cu: x A^T rides along the main
+// GEMM's loop, for r a multiple of 8 up to 32); elsewhere one GEMM over the
+// stack and a second, small one (k = r) adding (alpha / r) (x A^T) B^T into the
+// first `out` columns in place. y is that column slice (a view with row stride
+// out + r) and x A^T, the other slice, is what the backward keeps. No copies
+// besides the stack, which is built once.
 //
 // Backward (W frozen), with s = alpha / r and dyB = dy B [M, r]:
 //   dB = s dy^T (x A^T)    dA = s dyB^T x    dx = dy W + s dyB A
@@ -143,12 +146,9 @@ export class LoraLinear {
         'ERR_DTYPE');
     const lead = x.shape.slice(0, -1), M = prod(lead);
     const x2 = x.reshape([M, inF]);
-    using both = matmul(x2, this.#stacked, { transB: true, bias: this.#stackedBias ?? undefined });
+    using both = new Tensor(native().loraForward(x2.handle, this.#stacked.handle, this.#stackedBias?.handle ?? null,
+      this.#B.handle, r, this.scale));
     const xa = both.narrow(1, out, r);
-    {
-      using y2 = both.narrow(1, 0, out);
-      matmulInto(y2, xa, this.#B, { transB: true, alpha: this.scale, beta: 1 });
-    }
     this.#dropSaved();
     this.#saved = { x: x2, xa, lead };
     const ld = out + r;
