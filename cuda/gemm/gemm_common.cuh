@@ -40,7 +40,7 @@ template <typename T>
 __device__ __forceinline__ float output_value(const GemmParams& p, float acc, T c_old, const T* bias, int64_t col) {
   float v = p.alpha * acc;
   if (p.beta != 0.0f) v += p.beta * to_f32(c_old);
-  if (bias != nullptr) v += to_f32(__ldg(bias + col));  // read-only (__ldg): may be loaded ahead of the stores
+  if (bias != nullptr) v += to_f32(bias[col]);
   return v;
 }
 
