@@ -149,15 +149,12 @@ __global__ void __launch_bounds__(Tr::kThreads) w4_tc_kernel(W4Args p, int split
 #endif
 }
 
-// Sums the splits' f32 partials in split order, then the epilogue. Unrolled
-// so that a thread's loads are in flight together (one dependent load per
-// split would cost a full L2 round trip each).
+// Sums the splits' f32 partials in split order, then the epilogue.
 template <typename Out>
 __global__ void w4_reduce_kernel(QEpilogue ep, int64_t m, int64_t n, int splits, const float* __restrict__ part) {
   const int64_t total = m * n;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     float s = 0.f;
-#pragma unroll 8
     for (int z = 0; z < splits; ++z) s += part[z * total + i];
     store_epilogue<Out>(ep, n, i / n, i % n, s);
   }

@@ -1,7 +1,7 @@
 // What the two weight-only 4-bit kernels share (w4.cu: the tiled tensor-core
 // GEMM and its SIMT fallback; w4_gemv.cu: the few-token streaming kernel):
-// the dynamic map of double-quantized NF4, w4.cu's shared code tables, and
-// the entry points of the few-token kernel that w4.cu's launcher dispatches to.
+// the code tables, the dynamic map of double-quantized NF4, and the entry
+// points of the few-token kernel that w4.cu's launcher dispatches to.
 #pragma once
 #include <cstdint>
 #include <type_traits>

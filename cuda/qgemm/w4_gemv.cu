@@ -11,33 +11,24 @@
 // is the MMA's A operand (16 weight rows x k16) and the tokens its B operand
 // (n8; two n8 tiles for m > 8): a weight value costs only its dequantization.
 //
-// Streaming. Each warp owns 16 weight rows and walks its block's K slice in
-// steps of 256 k (2 KB of codes). The steps go global -> shared through a
-// per-warp cp.async ring of kStages (two steps in flight while one is
-// consumed; with two blocks of 8 warps per SM that is 64 KB in flight, what
-// HBM's latency needs), copied 512 contiguous bytes per instruction and read
-// back by each lane as 16-byte pieces: lane (g, t) takes codes 64t .. 64t + 63
-// of the step for rows g and g + 8, as two pieces of 32 codes (u = 0, 1). x
-// for the slice goes through a two-slot ring of 512-k chunks, its copies
-// riding in the cp.async group of the chunk's first step, so x never waits on
-// a separate load; one __syncthreads per chunk publishes it. The group
-// parameters are prefetched into L2 when a step's codes are issued and read
-// into registers one step ahead.
+// Each warp owns 16 weight rows. Per step it streams 128 k of them: lane
+// (g, t) loads one 16-byte chunk (32 codes, k = 32t .. 32t + 31 of the step)
+// of rows g and g + 8 straight from global memory into registers, no shared
+// memory staging. The MMA's k order inside a step is free (a dot product's
+// terms can be taken in any order), so the fragment of lane (g, t) at MMA s
+// (0..7) is read from its own chunk: logical k {2t, 2t+1, 2t+8, 2t+9} are
+// actual k 32t + 4s + {0, 1, 2, 3}, i.e. bytes 2s and 2s + 1 of the chunk.
+// x is staged in shared memory in that same order ("fragment order"), so the
+// B fragment of (g, t, s) is one 8-byte load of token g, conflict-free.
 //
-// The MMA's k order inside a step is free (a dot product's terms can be taken
-// in any order): at MMA s (0..7) of piece u, lane (g, t)'s logical k {2t, 2t+1,
-// 2t+8, 2t+9} are codes 4s + {0, 1, 2, 3} of its piece, i.e. the nibbles of
-// word s / 2, half s % 2 of the 16 bytes. x is staged in that order ("fragment
-// order"), so the B fragments of MMAs s and s + 1 are one 16-byte load.
+// Dequantization in registers, one group (>= 32 codes) per chunk, so its
+// scale / zero is loaded once per chunk: int4 builds float(code) - zero
+// exactly with the 2^23 trick (bits 0x4B000000 | nibble is 2^23 + nibble),
+// NF4 reads its 16-value table from the lanes' registers by shuffle; then the
+// same mul_rn as dequantize() and one cvt per pair into x's dtype.
 //
-// Dequantization is a table lookup: a piece's 32 codes share one group (the
-// group is a multiple of 32), so each lane turns the group's 16 possible
-// values -- dequantize()'s f32 mul_rn(code - zero, scale), or the NF4 level
-// times absmax, rounded to x's dtype -- into byte tables (the low bytes of
-// the 16 values in 4 registers, the high bytes in 4 more) and looks 4 codes up
-// at once with prmt: ~2.75 instructions a value, against ~4 for building each
-// value in f32 (and NF4 needed a shuffle a value). A table serves both pieces
-// of a step when the group is a multiple of 64.
+// A block is 8 warps (128 rows) and one K slice (split-K when there are too
+// few row blocks to fill the GPU); x is staged kChunk k at a time.
 #include <algorithm>
 #include <cstdint>
 #include "../gemm/gemm_tensorcore.cuh"
@@ -51,274 +42,132 @@ using gemm_detail::mma_16816;
 
 constexpr int kWarps = 8, kThreads = 32 * kWarps;
 constexpr int kRowsPerWarp = 16, kRowsPerBlock = kWarps * kRowsPerWarp;
-constexpr int kStep = 256;                              // k per warp step: 4 lanes x 64 codes per row
-constexpr int kStages = 3;                              // weight ring per warp
-constexpr int kStageBytes = kRowsPerWarp * kStep / 2;   // 2 KB
-constexpr int kXSteps = 2;                              // steps per x chunk
-constexpr int kXRowBytes = kXSteps * kStep * 2;         // one token's chunk: 512 k of 2-byte T
-constexpr int kMinSlice = 4;                            // steps per K slice, at least
-// A chunk's slot is refilled kStages - 1 steps before the chunk is read, after
-// the barrier that starts the chunk before it: the two slots need this.
-static_assert(kXSteps >= kStages - 1, "x chunk ring too short for the weight pipeline");
+constexpr int kStep = 128;                   // k per warp step: 4 lanes x 32 codes per row
+constexpr int kChunk = 1024;                 // k of x held in shared memory at once
+constexpr int kStepsPerChunk = kChunk / kStep;
+constexpr int kXLd = kChunk + 16;            // T per token row: + 8 words makes the fragment reads conflict-free
 
-template <int kTokens>
-constexpr int smem_bytes() {
-  return kWarps * kStages * kStageBytes + 2 * kTokens * kXRowBytes + 256 * int(sizeof(float));
-}
+// Shared-memory position of element a (0..127) of a step: fragment order,
+// [mma s][lane t][4 consecutive k].
+__device__ __forceinline__ int frag_pos(int a) { return ((a >> 2) & 7) * 16 + (a >> 5) * 4 + (a & 3); }
 
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800  // the kernel's helpers: its body is sm_80+ only
-using gemm_detail::cp_async_16;
-
-__device__ __forceinline__ void prefetch_l2(const void* p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
-
-// prmt.b32 in its default mode: byte n of the result is byte (sel >> 4n) & 7
-// of {b, a}, or that byte's sign bit copied 8 times when (sel >> 4n) & 8.
-__device__ __forceinline__ uint32_t prmt(uint32_t a, uint32_t b, uint32_t sel) {
-  uint32_t d;
-  asm("prmt.b32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(sel));
-  return d;
-}
-
-// The 16 values of one group as byte tables: lo[q] holds the low bytes of
-// values 4q .. 4q + 3, hi[q] their high bytes.
-struct Table {
-  uint32_t lo[4], hi[4];
+// One lane's share of a step for one weight row: 32 codes and their group.
+struct Chunk {
+  uint4 q;
+  float scale, bias;  // int4: value = (2^23 + nibble') - bias, bias = 2^23 + zero (8 when symmetric)
 };
-
-// v(j) is value j in f32; each pair is rounded to T as from_f32 rounds.
-template <typename T, class V>
-__device__ __forceinline__ Table make_table(V&& v) {
-  Table tb;
-#pragma unroll
-  for (int q = 0; q < 4; ++q) {
-    const uint32_t p0 = pack2<T>(v(4 * q), v(4 * q + 1)), p1 = pack2<T>(v(4 * q + 2), v(4 * q + 3));
-    tb.lo[q] = prmt(p0, p1, 0x6420);
-    tb.hi[q] = prmt(p0, p1, 0x7531);
-  }
-  return tb;
-}
-
-// The values of the 8 codes of word w as 4 MMA registers: codes {0, 1},
-// {2, 3}, {4, 5}, {6, 7}, the even code in the low half. A code's low 3 bits
-// pick a byte of two table registers (values 0..7 and 8..15); its bit 3,
-// copied over a byte by prmt's sign mode, picks between the two.
-__device__ __forceinline__ void lookup8(const Table& tb, uint32_t w, uint32_t (&r)[4]) {
-  const uint32_t idx = w & 0x77777777u, w4 = w << 4;
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const uint32_t sel = h ? idx >> 16 : idx;
-    // bit 3 of codes 4h .. 4h + 3 sits at bits 7 of bytes {0, 1} (odd codes) of w or of w << 4 (even codes)
-    const uint32_t m = prmt(w, w4, h ? 0xBFAE : 0x9D8C);
-    const uint32_t lo0 = prmt(tb.lo[0], tb.lo[1], sel), lo1 = prmt(tb.lo[2], tb.lo[3], sel);
-    const uint32_t hi0 = prmt(tb.hi[0], tb.hi[1], sel), hi1 = prmt(tb.hi[2], tb.hi[3], sel);
-    const uint32_t lo = (lo0 & ~m) | (lo1 & m), hi = (hi0 & ~m) | (hi1 & m);
-    r[2 * h] = prmt(lo, hi, 0x5140);
-    r[2 * h + 1] = prmt(lo, hi, 0x7362);
-  }
-}
-
-// One (row, piece)'s group parameters as read from memory: int4 scale and
-// zero, NF4 absmax, or double-quantized NF4's absmax2 and 8-bit code (its bits
-// in b); 0 for pieces past the edges (finite values; their x is zero).
-struct Raw {
-  float a, b;
-};
-
-// Index of the parameters of k index kk in the row whose first is `base` (row
-// * s_ld). k < 2^31 (checked by the plan): a shift, or a 32-bit division for
-// group sizes that are no power of two.
-__device__ __forceinline__ int64_t group_index(const W4Args& p, int64_t base, uint32_t kk, int gshift) {
-  return base + (gshift >= 0 ? kk >> gshift : kk / uint32_t(p.group));
-}
 
 template <bool kNf4>
-__device__ __forceinline__ Raw load_raw(const W4Args& p, int64_t base, uint32_t kk, bool valid, int gshift) {
-  if (!valid) return {0.f, 0.f};
-  const int64_t si = group_index(p, base, kk, gshift);
-  if (kNf4 && p.qabsmax) return {__ldg(p.absmax2 + si / kDoubleQuantBlock), __int_as_float(__ldg(p.qabsmax + si))};
-  return {__ldg(p.scale + si), !kNf4 && p.zero ? __ldg(p.zero + si) : 0.f};
+__device__ __forceinline__ Chunk load_chunk(const W4Args& p, const W4Tables& tab, int64_t row, int64_t kc, bool valid) {
+  Chunk c{make_uint4(0, 0, 0, 0), 0.f, 8388608.f};  // out of range: value * 0 = 0
+  if (!valid) return c;
+  c.q = __ldg(reinterpret_cast<const uint4*>(p.wq + row * (p.k / 2) + kc / 2));
+  // k < 2^31 (checked by the plan): a 32-bit division per chunk
+  const QParams q = w4_group_params(p, row * p.s_ld + uint32_t(kc) / uint32_t(p.group), tab.dyn);
+  c.scale = q.scale;
+  if (!kNf4) c.bias = add_rn(8388608.f, p.codes == W4Codes::Int4Sym ? 8.f : q.zero);
+  return c;
 }
 
-// The table of a piece: w4_group_params' scale / zero, then w4_value's
-// arithmetic for each of the 16 codes (the code values are immediates).
+// The f32 value of nibble `nib` (0..15): dequantize()'s mul_rn(lut[nib] - zero, scale).
+// int4: magic = 0x4B000000 | 8 (symmetric: nib ^ 8 is code + 8) or 0x4B000000,
+// and (2^23 + nib') - (2^23 + zero) is code - zero exactly (all below 2^24).
+template <bool kNf4>
+__device__ __forceinline__ float code_value(uint32_t nib, float lut, uint32_t magic, const Chunk& c) {
+  if constexpr (kNf4) return mul_rn(__shfl_sync(0xffffffffu, lut, int(nib)), c.scale);
+  return mul_rn(__fsub_rn(__uint_as_float(nib ^ magic), c.bias), c.scale);
+}
+
+// Registers of MMA s from a chunk: codes k 4s + {0, 1} and 4s + {2, 3}.
 template <typename T, bool kNf4>
-__device__ __forceinline__ Table piece_table(const W4Args& p, Raw r, const float* dyn, float offset) {
-  if constexpr (kNf4) {
-    const float s = p.qabsmax ? add_rn(mul_rn(dyn[__float_as_int(r.b)], r.a), offset) : r.a;
-    return make_table<T>([&](int j) { return mul_rn(nf4_value(j), s); });
-  } else {
-    if (p.codes == W4Codes::Int4Sym)  // nibble j is code (j ^ 8) - 8, zero point 0
-      return make_table<T>([&](int j) { return mul_rn(float(j < 8 ? j : j - 16), r.a); });
-    return make_table<T>([&](int j) { return mul_rn(__fsub_rn(float(j), r.b), r.a); });
+__device__ __forceinline__ void dequant_pairs(const Chunk& c, int s, float lut, uint32_t magic, uint32_t* r01,
+                                              uint32_t* r23) {
+  const uint32_t word = s < 2 ? c.q.x : s < 4 ? c.q.y : s < 6 ? c.q.z : c.q.w;
+  const uint32_t h = word >> ((s & 1) * 16);
+  *r01 = pack2<T>(code_value<kNf4>(h & 15, lut, magic, c), code_value<kNf4>((h >> 4) & 15, lut, magic, c));
+  *r23 = pack2<T>(code_value<kNf4>((h >> 8) & 15, lut, magic, c), code_value<kNf4>((h >> 12) & 15, lut, magic, c));
+}
+
+// x[:, k0 .. k0 + kChunk) into shared memory in fragment order, zeros past m
+// and k: 16-byte loads (k % 32 == 0 and x 16-byte aligned, by the plan).
+template <typename T, int kTokens>
+__device__ __forceinline__ void stage_x(T* xs, const W4Args& p, int64_t k0) {
+  constexpr int kVecs = kChunk / 8;
+  const T* gx = static_cast<const T*>(p.x);
+  for (int v = threadIdx.x; v < kTokens * kVecs; v += kThreads) {
+    const int tok = v / kVecs, a = (v % kVecs) * 8;
+    const int64_t kk = k0 + a;
+    uint4 val = make_uint4(0, 0, 0, 0);
+    if (tok < p.m && kk < p.k) val = __ldg(reinterpret_cast<const uint4*>(gx + tok * p.k + kk));
+    T* row = xs + tok * kXLd + (a / kStep) * kStep;
+    *reinterpret_cast<uint2*>(row + frag_pos(a % kStep)) = make_uint2(val.x, val.y);
+    *reinterpret_cast<uint2*>(row + frag_pos(a % kStep + 4)) = make_uint2(val.z, val.w);
   }
 }
 
-#endif
-
 template <typename T, int kNT, bool kNf4, typename Out>
-__global__ void __launch_bounds__(kThreads, 2) w4_gemv_kernel(W4Args p, float* part, DynamicMap map) {
+__global__ void __launch_bounds__(kThreads) w4_gemv_kernel(W4Args p, float* part, DynamicMap map) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   constexpr int kTokens = 8 * kNT;
-  constexpr int kXSlotBytes = kTokens * kXRowBytes;
-  extern __shared__ uint4 smem[];
-  char* const wring = reinterpret_cast<char*>(smem);              // [warp][stage][2 KB]
-  char* const xring = wring + kWarps * kStages * kStageBytes;     // [slot][token][512 k in fragment order]
-  float* const dyn = reinterpret_cast<float*>(xring + 2 * kXSlotBytes);
-  if (kNf4 && p.qabsmax)  // published by the first step's barrier
-    for (int c = threadIdx.x; c < 256; c += kThreads) dyn[c] = map.v[c];
-
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-  const int64_t row0 = int64_t(blockIdx.x) * kRowsPerBlock + warp * kRowsPerWarp;
-  const int64_t rows[2] = {row0 + g, row0 + g + 8};
-  const int gshift = (p.group & (p.group - 1)) == 0 ? __ffsll(p.group) - 1 : -1;
-  const bool per_piece = p.group % 64 != 0;  // else both pieces of a lane's step share a group
-  const float offset = kNf4 && p.qabsmax ? __ldg(p.offset) : 0.f;
-  const T* const gx = static_cast<const T*>(p.x);
+  __shared__ W4Tables tab;
+  __shared__ __align__(16) T xs[kTokens * kXLd];
+  tab.fill(p, map);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const int64_t row_a = int64_t(blockIdx.x) * kRowsPerBlock + warp * kRowsPerWarp + g, row_b = row_a + 8;
+  const bool in_a = row_a < p.n, in_b = row_b < p.n;
+  const float lut = kNf4 ? nf4_value(lane & 15) : 0.f;
+  const uint32_t magic = 0x4B000000u | (p.codes == W4Codes::Int4Sym ? 8u : 0u);
   int64_t s0, s1;
   split_range(ceil_div(p.k, kStep), gridDim.y, blockIdx.y, &s0, &s1);
-  const int steps = int(s1 - s0);
-
-  // Step st's copies into stage `slot` of the warp's ring: its 16 rows x 128
-  // bytes (4 x 512 contiguous bytes), laid out so lane (g, t) reads its piece
-  // u of row g + 8r at 16-byte unit (2r + u) * 32 + lane; with a chunk's first
-  // step, the chunk of x (all threads); and the step's group parameters into
-  // L2. Per thread: weight unit c (0..3) is row row0 + wr + 4c, bytes 16 wc ..
-  // 16 wc + 15 of the row's 128; x unit c (kTokens / 4 of them) is token
-  // xt + 4c, k xa .. xa + 7 of the chunk, 16 contiguous bytes in fragment
-  // order (step, piece u, MMA pair i, lane t), odd tokens with the 64-byte
-  // halves of each 128 swapped so that a quarter warp's reads hit all banks.
-  const int wr = lane >> 3, wc = lane & 7, xt = tid >> 6, xa = (tid & 63) * 8;
-  const int wdst = ((wc & 1) * 32 + wr * 4 + (wc >> 1)) * 16;
-  const int xdst = xt * kXRowBytes + (xa / kStep) * 512 + ((xa >> 5) & 1) * 256 + ((((xa >> 3) & 3) * 64) ^ ((xt & 1) << 6)) +
-                   ((xa >> 6) & 3) * 16;
-  const uint8_t* const wsrc = p.wq + (row0 + wr) * (p.k / 2) + 16 * wc;
-  const T* const xsrc = gx + xt * p.k + xa;
-  const int64_t sbase[2] = {rows[0] * p.s_ld, rows[1] * p.s_ld};
-  auto issue = [&](int st, int slot) {
-    const int64_t k0 = (s0 + st) * kStep;
-    char* const stage = wring + (warp * kStages + slot) * kStageBytes + wdst;
-    const bool k_ok = k0 + 32 * wc < p.k;
-#pragma unroll
-    for (int c = 0; c < 4; ++c) {
-      const bool ok = k_ok && row0 + wr + 4 * c < p.n;
-      cp_async_16(stage + ((c >> 1) * 64 + (c & 1) * 16) * 16, ok ? wsrc + c * 2 * p.k + k0 / 2 : p.wq, ok ? 16 : 0);
-    }
-    if (st % kXSteps == 0) {
-      char* const xslot = xring + ((st / kXSteps) & 1) * kXSlotBytes + xdst;
-      const bool xk_ok = k0 + xa < p.k;
-#pragma unroll
-      for (int c = 0; c < kTokens / 4; ++c) {
-        const bool ok = xk_ok && xt + 4 * c < p.m;
-        cp_async_16(xslot + 4 * c * kXRowBytes, ok ? xsrc + 4 * c * p.k + k0 : gx, ok ? 16 : 0);
-      }
-    }
-    // the parameters at the step's last k (those at its first were the previous step's last)
-    const bool hi = t & 1;
-    if ((hi ? rows[1] : rows[0]) < p.n) {
-      const int64_t si = group_index(p, hi ? sbase[1] : sbase[0], uint32_t(min(k0 + kStep, p.k) - 1), gshift);
-      const void* ptr = t < 2 ? (kNf4 && p.qabsmax ? static_cast<const void*>(p.qabsmax + si) : p.scale + si)
-                              : (kNf4 && p.qabsmax ? static_cast<const void*>(p.absmax2 + si / kDoubleQuantBlock)
-                                                   : static_cast<const void*>(p.zero ? p.zero + si : nullptr));
-      if (ptr) prefetch_l2(ptr);
-    }
-  };
-  // The raw parameters of step st: [row g, g + 8][piece].
-  auto load_step = [&](int st, Raw (&raw)[2][2]) {
-#pragma unroll
-    for (int r = 0; r < 2; ++r)
-#pragma unroll
-      for (int u = 0; u < 2; ++u) {
-        const int64_t kk = (s0 + st) * kStep + 64 * t + 32 * u;
-        if (u == 0 || per_piece) raw[r][u] = load_raw<kNf4>(p, sbase[r], uint32_t(kk), rows[r] < p.n && kk < p.k, gshift);
-      }
-  };
 
   float acc[kNT][4];
 #pragma unroll
   for (int j = 0; j < kNT; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.f;
 
+  for (int64_t c0 = s0; c0 < s1; c0 += kStepsPerChunk) {
+    const int64_t c1 = min(s1, c0 + kStepsPerChunk);
+    __syncthreads();  // the previous chunk's fragment reads are done
+    stage_x<T, kTokens>(xs, p, c0 * kStep);
+    __syncthreads();
+    // Register double buffer: the next step's chunks load while this one computes.
+    auto load = [&](int64_t st, Chunk* ca, Chunk* cb) {
+      const int64_t kc = st * kStep + t * 32;
+      *ca = load_chunk<kNf4>(p, tab, row_a, kc, in_a && kc < p.k);
+      *cb = load_chunk<kNf4>(p, tab, row_b, kc, in_b && kc < p.k);
+    };
+    Chunk ca, cb;
+    load(c0, &ca, &cb);
+    for (int64_t st = c0; st < c1; ++st) {
+      Chunk na = ca, nb = cb;
+      if (st + 1 < c1) load(st + 1, &na, &nb);
+      const T* xstep = xs + (st - c0) * kStep + t * 4;
 #pragma unroll
-  for (int st = 0; st < kStages - 1; ++st) {
-    if (st < steps) issue(st, st);
-    gemm_detail::cp_async_commit();  // even when empty: the group count stays the step index
-  }
-  Raw raw[2][2] = {}, next[2][2] = {};
-  if (steps > 0) load_step(0, raw);
-
-  for (int st = 0, slot = 0; st < steps; ++st, slot = slot + 1 == kStages ? 0 : slot + 1) {
-    gemm_detail::cp_async_wait<kStages - 2>();  // this thread's copies of step st landed ...
-    __syncwarp();                                // ... the warp's, and stage st - 1 is no longer read
-    if (st % kXSteps == 0) __syncthreads();      // everyone's x chunk, and the chunk before last is done
-    if (st + kStages - 1 < steps) issue(st + kStages - 1, slot == 0 ? kStages - 1 : slot - 1);
-    gemm_detail::cp_async_commit();
-    if (st + 1 < steps) load_step(st + 1, next);
-
-    const uint4* const stage = reinterpret_cast<const uint4*>(wring + (warp * kStages + slot) * kStageBytes);
-    const char* const xs = xring + ((st / kXSteps) & 1) * kXSlotBytes + (st % kXSteps) * 512 + t * 16;
-    Table ta, tb;
-#pragma unroll
-    for (int u = 0; u < 2; ++u) {
-      if (u == 0 || per_piece) {
-        ta = piece_table<T, kNf4>(p, raw[0][u], dyn, offset);
-        tb = piece_table<T, kNf4>(p, raw[1][u], dyn, offset);
-      }
-      const uint4 qa = stage[u * 32 + lane], qb = stage[(2 + u) * 32 + lane];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        uint4 xv[kNT];
-#pragma unroll
-        for (int j = 0; j < kNT; ++j)
-          xv[j] = *reinterpret_cast<const uint4*>(xs + (g + 8 * j) * kXRowBytes + u * 256 + ((i * 64) ^ ((g & 1) << 6)));
-        const uint32_t wa = i == 0 ? qa.x : i == 1 ? qa.y : i == 2 ? qa.z : qa.w;
-        const uint32_t wb = i == 0 ? qb.x : i == 1 ? qb.y : i == 2 ? qb.z : qb.w;
-        uint32_t va[4], vb[4];
-        lookup8(ta, wa, va);
-        lookup8(tb, wb, vb);
-        const uint32_t a0[4] = {va[0], vb[0], va[1], vb[1]}, a1[4] = {va[2], vb[2], va[3], vb[3]};
+      for (int s = 0; s < 8; ++s) {
+        uint32_t a[4];
+        dequant_pairs<T, kNf4>(ca, s, lut, magic, &a[0], &a[2]);
+        dequant_pairs<T, kNf4>(cb, s, lut, magic, &a[1], &a[3]);
 #pragma unroll
         for (int j = 0; j < kNT; ++j) {
-          mma_16816<T>(acc[j], a0, xv[j].x, xv[j].y);  // MMA 2i
-          mma_16816<T>(acc[j], a1, xv[j].z, xv[j].w);  // MMA 2i + 1
+          const uint2 b = *reinterpret_cast<const uint2*>(xstep + (g + 8 * j) * kXLd + s * 16);
+          mma_16816<T>(acc[j], a, b.x, b.y);
         }
       }
+      ca = na;
+      cb = nb;
     }
-#pragma unroll
-    for (int r = 0; r < 2; ++r) raw[r][0] = next[r][0], raw[r][1] = next[r][1];
   }
-  gemm_detail::cp_async_wait<0>();
 
   // acc[j]: rows g, g (tokens 2t, 2t + 1), g + 8, g + 8 of weight rows, tokens + 8j.
 #pragma unroll
   for (int j = 0; j < kNT; ++j)
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      const int64_t col = rows[e >> 1], tok = 8 * j + 2 * t + (e & 1);
+      const int64_t col = e < 2 ? row_a : row_b, tok = 8 * j + 2 * t + (e & 1);
       if (col >= p.n || tok >= p.m) continue;
       if (gridDim.y == 1) store_epilogue<Out>(p.ep, p.n, tok, col, acc[j][e]);
       else part[(int64_t(blockIdx.y) * p.m + tok) * p.n + col] = acc[j][e];
     }
 #endif
-}
-
-// Opts an instantiation into its shared memory (above the 48 KB default) and
-// says how many of its blocks an SM holds, once per instantiation and device.
-template <typename T, int kNT, bool kNf4, typename Out>
-cudaError_t prepare_kernel(int* blocks_per_sm) {
-  constexpr int kMaxDevices = 64;
-  static int cache[kMaxDevices];  // 0: not asked yet
-  int dev = 0;
-  cudaError_t e = cudaGetDevice(&dev);
-  if (e != cudaSuccess) return e;
-  if (dev >= 0 && dev < kMaxDevices && cache[dev] > 0) { *blocks_per_sm = cache[dev]; return cudaSuccess; }
-  auto kernel = w4_gemv_kernel<T, kNT, kNf4, Out>;
-  constexpr int smem = smem_bytes<8 * kNT>();
-  if ((e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)) != cudaSuccess) return e;
-  int n = 0;
-  if ((e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, kThreads, smem)) != cudaSuccess) return e;
-  if (n < 1) return cudaErrorInvalidConfiguration;
-  if (dev >= 0 && dev < kMaxDevices) cache[dev] = n;
-  *blocks_per_sm = n;
-  return cudaSuccess;
 }
 
 template <typename T, int kNT, bool kNf4>
@@ -328,11 +177,8 @@ cudaError_t launch(const W4Args& a, const Plan& pl, float* part, cudaStream_t st
     if constexpr (std::is_same<Out, int32_t>::value) {
       return cudaErrorInvalidValue;
     } else {
-      int per_sm = 0;
-      const cudaError_t e = prepare_kernel<T, kNT, kNf4, Out>(&per_sm);
-      if (e != cudaSuccess) return e;
-      w4_gemv_kernel<T, kNT, kNf4, Out><<<dim3(unsigned(pl.tiles), unsigned(pl.splits)), kThreads,
-                                         smem_bytes<8 * kNT>(), stream>>>(a, part, dynamic_map());
+      w4_gemv_kernel<T, kNT, kNf4, Out><<<dim3(unsigned(pl.tiles), unsigned(pl.splits)), kThreads, 0, stream>>>(
+          a, part, dynamic_map());
       return cudaGetLastError();
     }
   });
@@ -343,19 +189,6 @@ cudaError_t launch_codes(const W4Args& a, const Plan& pl, float* part, cudaStrea
   return a.codes == W4Codes::Nf4 ? launch<T, kNT, true>(a, pl, part, stream) : launch<T, kNT, false>(a, pl, part, stream);
 }
 
-// Resident blocks per SM of the kernel that will run (every instantiation of
-// one token tile uses the same shared memory, and launch bounds keep them at
-// two blocks' registers, so one stands for all).
-int resident_blocks(const W4Args& a) {
-  int n = 0;
-  const bool bf16 = a.x_dtype == KDType::BF16, two = a.m > 8;
-  const cudaError_t e = bf16 ? (two ? prepare_kernel<__nv_bfloat16, 2, false, float>(&n)
-                                    : prepare_kernel<__nv_bfloat16, 1, false, float>(&n))
-                             : (two ? prepare_kernel<__half, 2, false, float>(&n)
-                                    : prepare_kernel<__half, 1, false, float>(&n));
-  return e == cudaSuccess ? n : 0;
-}
-
 }  // namespace
 
 bool w4_gemv_plan(const W4Args& a, int ptx, int sm_count, Plan* pl) {
@@ -364,14 +197,10 @@ bool w4_gemv_plan(const W4Args& a, int ptx, int sm_count, Plan* pl) {
   if (!aligned_to(a.x, 16) || !aligned_to(a.wq, 16)) return false;
   const int64_t row_blocks = ceil_div(a.n, kRowsPerBlock), steps = ceil_div(a.k, kStep);
   if (row_blocks > 0x7fffffff) return false;
-  const int per_sm = resident_blocks(a);
-  if (per_sm < 1) return false;
-  // One wave: as many K slices as the resident blocks leave room for (the
-  // ring keeps every block's weight in flight, so more blocks only add
-  // partial sums), each at least kMinSlice steps; recomputed so that no slice
-  // is empty.
-  int64_t splits = int64_t(per_sm) * sm_count / row_blocks;
-  splits = std::min<int64_t>(std::min<int64_t>(splits, 32), steps / kMinSlice);
+  // Four blocks per SM (each keeps 8 warps x 1 KB of weight in flight), each
+  // K slice at least 4 steps; splits recomputed so that no slice is empty.
+  int64_t splits = ceil_div(4 * int64_t(sm_count), row_blocks);
+  splits = std::min<int64_t>(std::min<int64_t>(splits, 32), std::max<int64_t>(1, steps / 4));
   splits = std::max<int64_t>(1, splits);
   splits = ceil_div(steps, ceil_div(steps, splits));
   pl->gemv = true;
