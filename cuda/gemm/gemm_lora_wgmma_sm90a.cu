@@ -23,9 +23,12 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
                            const __grid_constant__ CUtensorMap map_la, const __grid_constant__ CUtensorMap map_lb,
                            const GemmParams p, float scale, T* t, int64_t ldt, int64_t rank, bool pairs_aligned) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  const T* bias = static_cast<const T*>(p.bias);
   wgmma_gemm_loop<Tr>(
       map_a, map_b, LoraMaps{&map_la, &map_lb, scale}, p.m, p.n, p.k, 1,
-      PairEpilogue<T>{p, static_cast<T*>(p.c), static_cast<const T*>(p.bias), pairs_aligned},
+      [&](int64_t, int64_t row, int64_t col, float v0, float v1) {
+        store_output_pair(p, static_cast<T*>(p.c), bias, pairs_aligned, row, col, v0, v1);
+      },
       [&](int64_t row, int64_t col, float v0, float v1) {
         // rank is a multiple of 8 and col even: the pair is whole; t and ldt keep it aligned (accepts()).
         if (col < rank) *reinterpret_cast<uint32_t*>(t + row * ldt + col) = pack2<T>(v0, v1);

@@ -21,8 +21,12 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
     gemm_wgmma_kernel(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b,
                       const GemmParams p, bool pairs_aligned) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  const T* bias = static_cast<const T*>(p.bias);
   wgmma_gemm_body<Tr>(map_a, map_b, p.m, p.n, p.k, p.batch,
-                      PairEpilogue<T>{p, static_cast<T*>(p.c), static_cast<const T*>(p.bias), pairs_aligned});
+                      [&](int64_t b, int64_t row, int64_t col, float v0, float v1) {
+                        store_output_pair(p, static_cast<T*>(p.c) + b * p.stride_c, bias, pairs_aligned, row, col,
+                                          v0, v1);
+                      });
 #endif
 }
 

@@ -110,11 +110,9 @@ __device__ __forceinline__ void pin_all(Acc (&acc)[MS][NA], float (&tacc)[MS][NT
 }
 
 // The whole persistent kernel but its epilogue, for the block's tiles of the
-// m x n x batch output: store(b, row, col, v0, v1, pre) receives the finished
-// sums of (row, col) and (row, col + 1) of batch entry b, col even, row < m
-// and col < n (col + 1 may be n: the store checks), with pre =
-// store.prefetch(b, row, col), called for a group of pairs before their
-// stores (what the epilogue reads: gemm_common.cuh's PairEpilogue). Called from a __global__ built
+// m x n x batch output: store(b, row, col, v0, v1) receives the finished sums
+// of (row, col) and (row, col + 1) of batch entry b, col even, row < m and
+// col < n (col + 1 may be n: the store checks). Called from a __global__ built
 // for sm_90a with Tr::kThreads threads and Tr::kSmemBytes of dynamic shared
 // memory; map_a / map_b are its __grid_constant__ parameters.
 //
@@ -327,32 +325,12 @@ __device__ __forceinline__ void wgmma_gemm_loop(const CUtensorMap& map_a, const 
             if (row + 8 < m) store(b, row + 8, col, acc[ms][g + 2], acc[ms][g + 3], acc[ms][u + 2], acc[ms][u + 3]);
           }
         } else {
-          // In groups of kGroup chunks: first every pair's inputs (C's old
-          // values, bias, scales: store.prefetch), so the group's loads are in
-          // flight together, then the stores. Loading as it stores, each pair
-          // would wait out a full memory latency: an epilogue that reads
-          // anything then cost more than a short-K main loop.
-          constexpr int kGroup = 4;
-          static_assert((Tr::BN / 8) % kGroup == 0, "whole groups of chunks");
-          using Pre = decltype(store.prefetch(b, row, row));
 #pragma unroll
-          for (int g = 0; g < Tr::BN / 8; g += kGroup) {
-            Pre pre[kGroup][2];
-#pragma unroll
-            for (int i = 0; i < kGroup; ++i) {
-              const int64_t col = tn * Tr::BN + (g + i) * 8 + (lane % 4) * 2;
-              if (col >= n) continue;
-              if (row < m) pre[i][0] = store.prefetch(b, row, col);
-              if (row + 8 < m) pre[i][1] = store.prefetch(b, row + 8, col);
-            }
-#pragma unroll
-            for (int i = 0; i < kGroup; ++i) {
-              const int n8 = g + i;
-              const int64_t col = tn * Tr::BN + n8 * 8 + (lane % 4) * 2;
-              if (col >= n) continue;
-              if (row < m) store(b, row, col, acc[ms][4 * n8], acc[ms][4 * n8 + 1], pre[i][0]);
-              if (row + 8 < m) store(b, row + 8, col, acc[ms][4 * n8 + 2], acc[ms][4 * n8 + 3], pre[i][1]);
-            }
+          for (int n8 = 0; n8 < Tr::BN / 8; ++n8) {
+            const int64_t col = tn * Tr::BN + n8 * 8 + (lane % 4) * 2;
+            if (col >= n) continue;
+            if (row < m) store(b, row, col, acc[ms][4 * n8], acc[ms][4 * n8 + 1]);
+            if (row + 8 < m) store(b, row + 8, col, acc[ms][4 * n8 + 2], acc[ms][4 * n8 + 3]);
           }
         }
       }

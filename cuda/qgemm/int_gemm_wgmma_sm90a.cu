@@ -20,64 +20,35 @@ namespace germ::kernels {
 namespace {
 
 using namespace gemm_detail;
-using qgemm_detail::epilogue_value_with;
+using qgemm_detail::int_output;
 
-// The epilogue in sm90a_gemm_loop.cuh's prefetch protocol. prefetch() reads
-// what outputs (row, col), (row, col + 1) need besides their sums: the two
-// combined scales sx[row] * sw[col] (int_rescale's product) and the bias; the
-// call writes the pair, one 2-element store when y's rows keep pairs aligned
-// (n even, y aligned to a pair), else one by one. The same arithmetic as
-// int_output, so results match int_gemm.cu and the CPU backend bit for bit.
-struct IntPairInputs {
-  float s0 = 0.f, s1 = 0.f, b0 = 0.f, b1 = 0.f;
-};
-
+// Outputs (row, col) and (row, col + 1), col even, row and col in range: one
+// 2-element store when y's rows keep pairs aligned (n even, y aligned to a
+// pair), else one by one.
 template <typename Out>
-struct IntPairEpilogue {
-  const IntGemmArgs& p;
-  bool aligned;
-  static constexpr bool kRaw = std::is_same<Out, int32_t>::value;  // the int32 sums themselves
-
-  __device__ __forceinline__ IntPairInputs prefetch(int64_t, int64_t row, int64_t col) const {
-    IntPairInputs in;
-    if constexpr (!kRaw) {
-      const bool two = col + 1 < p.n;
-      const float sx = p.sx[row];
-      in.s0 = mul_rn(sx, p.sw[col * p.sw_stride]);
-      if (two) in.s1 = mul_rn(sx, p.sw[(col + 1) * p.sw_stride]);
-      if (p.ep.bias) {
-        in.b0 = p.ep.bias[col];
-        if (two) in.b1 = p.ep.bias[col + 1];
-      }
-    }
-    return in;
+__device__ __forceinline__ void int_store_pair(const IntGemmArgs& p, bool pairs_aligned, int64_t row, int64_t col,
+                                               int32_t v0, int32_t v1) {
+  Out* dst = static_cast<Out*>(p.ep.y) + row * p.n + col;
+  const Out o0 = int_output<Out>(p, row, col, v0);
+  if (col + 1 >= p.n) { dst[0] = o0; return; }
+  const Out o1 = int_output<Out>(p, row, col + 1, v1);
+  if (pairs_aligned) {
+    struct alignas(2 * sizeof(Out)) Pair { Out v[2]; };
+    *reinterpret_cast<Pair*>(dst) = Pair{{o0, o1}};
+  } else {
+    dst[0] = o0;
+    dst[1] = o1;
   }
-  __device__ __forceinline__ Out value(int32_t acc, float s, float bias_v) const {
-    if constexpr (kRaw) return acc;
-    else return epilogue_value_with<Out>(p.ep, mul_rn(static_cast<float>(acc), s), bias_v);
-  }
-  __device__ __forceinline__ void operator()(int64_t, int64_t row, int64_t col, int32_t v0, int32_t v1,
-                                             const IntPairInputs& in) const {
-    Out* dst = static_cast<Out*>(p.ep.y) + row * p.n + col;
-    const Out o0 = value(v0, in.s0, in.b0);
-    if (col + 1 >= p.n) { dst[0] = o0; return; }
-    const Out o1 = value(v1, in.s1, in.b1);
-    if (aligned) {
-      struct alignas(2 * sizeof(Out)) Pair { Out v[2]; };
-      *reinterpret_cast<Pair*>(dst) = Pair{{o0, o1}};
-    } else {
-      dst[0] = o0;
-      dst[1] = o1;
-    }
-  }
-};
+}
 
 template <class Tr, typename Out>
 __global__ void __launch_bounds__(Tr::kThreads, 1)
     int_gemm_wgmma_kernel(const __grid_constant__ CUtensorMap map_x, const __grid_constant__ CUtensorMap map_w,
                           const IntGemmArgs p, bool pairs_aligned) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  wgmma_gemm_body<Tr>(map_x, map_w, p.m, p.n, p.k, 1, IntPairEpilogue<Out>{p, pairs_aligned});
+  wgmma_gemm_body<Tr>(map_x, map_w, p.m, p.n, p.k, 1, [&](int64_t, int64_t row, int64_t col, int32_t v0, int32_t v1) {
+    int_store_pair<Out>(p, pairs_aligned, row, col, v0, v1);
+  });
 #endif
 }
 

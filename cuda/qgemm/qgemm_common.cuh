@@ -11,18 +11,14 @@
 
 namespace germ::kernels::qgemm_detail {
 
-// cast(gelu?(v + bias)) with the bias value given (read only when ep.bias).
-template <typename Out>
-__device__ __forceinline__ Out epilogue_value_with(const QEpilogue& ep, float v, float bias_v) {
-  if (ep.bias) v = add_rn(v, bias_v);
-  if (ep.gelu) v = gelu_erf(v);
-  return from_f32<Out>(v);
-}
-
-// cast(gelu?(v + bias[col])): the value of output column col.
+// cast(gelu?(v + bias[col])): the value of output column col. (A plain load:
+// nvcc hoists an __ldg above the null test of an optional pointer, and the
+// speculative load faults when bias is null.)
 template <typename Out>
 __device__ __forceinline__ Out epilogue_value(const QEpilogue& ep, int64_t col, float v) {
-  return epilogue_value_with<Out>(ep, v, ep.bias ? ep.bias[col] : 0.f);
+  if (ep.bias) v = add_rn(v, ep.bias[col]);
+  if (ep.gelu) v = gelu_erf(v);
+  return from_f32<Out>(v);
 }
 
 // y[row, col] = cast(gelu?(v + bias[col])).
@@ -38,7 +34,9 @@ __device__ __forceinline__ Out int_output(const IntGemmArgs& p, int64_t row, int
   if constexpr (std::is_same<Out, int32_t>::value) {
     return acc;
   } else {
-    return epilogue_value<Out>(p.ep, col, int_rescale(acc, p.sx[row], p.sw[col * p.sw_stride]));
+    // The scales through __ldg (read-only for the kernel's life, never null):
+    // their loads may then issue ahead of the epilogue's stores to y.
+    return epilogue_value<Out>(p.ep, col, int_rescale(acc, __ldg(p.sx + row), __ldg(p.sw + col * p.sw_stride)));
   }
 }
 
