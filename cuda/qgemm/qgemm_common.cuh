@@ -11,9 +11,7 @@
 
 namespace germ::kernels::qgemm_detail {
 
-// cast(gelu?(v + bias[col])): the value of output column col. (A plain load:
-// nvcc hoists an __ldg above the null test of an optional pointer, and the
-// speculative load faults when bias is null.)
+// cast(gelu?(v + bias[col])): the value of output column col.
 template <typename Out>
 __device__ __forceinline__ Out epilogue_value(const QEpilogue& ep, int64_t col, float v) {
   if (ep.bias) v = add_rn(v, ep.bias[col]);
@@ -34,9 +32,7 @@ __device__ __forceinline__ Out int_output(const IntGemmArgs& p, int64_t row, int
   if constexpr (std::is_same<Out, int32_t>::value) {
     return acc;
   } else {
-    // The scales through __ldg (read-only for the kernel's life, never null):
-    // their loads may then issue ahead of the epilogue's stores to y.
-    return epilogue_value<Out>(p.ep, col, int_rescale(acc, __ldg(p.sx + row), __ldg(p.sw + col * p.sw_stride)));
+    return epilogue_value<Out>(p.ep, col, int_rescale(acc, p.sx[row], p.sw[col * p.sw_stride]));
   }
 }
 
