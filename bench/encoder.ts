@@ -66,15 +66,26 @@ async function randomCheckpoint(): Promise<string> {
 }
 
 /** ms per forward (embeddings -> classifier logits) of B sequences of N tokens. */
-async function germMs(model: BertModel, B: number, N: number, iters: number): Promise<number> {
-  const ids = new Int32Array(B * N).map((_, i) => 5 + ((i * 2654435761) >>> 0) % 4000);
-  const cu = Int32Array.from({ length: B + 1 }, (_, b) => b * N);
-  const once = () => {
-    const out = model.forward(ids, { cuSeqlens: cu });
-    const cls = model.rows(out.last, cu.subarray(0, B));
-    const logits = model.classify(cls);
-    for (const t of [out.last, cls, logits]) t.dispose();
+/** B packed sequences of N tokens: a forward's ids and cumulative lengths. */
+function packedBatch(B: number, N: number): { ids: Int32Array; cu: Int32Array } {
+  return {
+    ids: new Int32Array(B * N).map((_, i) => 5 + ((i * 2654435761) >>> 0) % 4000),
+    cu: Int32Array.from({ length: B + 1 }, (_, b) => b * N),
   };
+}
+
+/** Embeddings -> classifier logits of a packed batch (the caller disposes the logits). */
+function logitsOf(model: BertModel, { ids, cu }: { ids: Int32Array; cu: Int32Array }): Tensor {
+  const out = model.forward(ids, { cuSeqlens: cu });
+  const cls = model.rows(out.last, cu.subarray(0, cu.length - 1));
+  const logits = model.classify(cls);
+  for (const t of [out.last, cls]) t.dispose();
+  return logits;
+}
+
+async function germMs(model: BertModel, B: number, N: number, iters: number): Promise<number> {
+  const batch = packedBatch(B, N);
+  const once = () => logitsOf(model, batch).dispose();
   for (let i = 0; i < 2; i++) once();
   await synchronize(model.device);
   const t0 = performance.now();
@@ -95,17 +106,13 @@ async function germMs(model: BertModel, B: number, N: number, iters: number): Pr
  * ops are issued (synchronous JavaScript); nothing waits on the device.
  */
 async function eventLoopDelay(model: BertModel, B: number, N: number, clients: number, rounds: number): Promise<string> {
-  const ids = new Int32Array(B * N).map((_, i) => 5 + ((i * 2654435761) >>> 0) % 4000);
-  const cu = Int32Array.from({ length: B + 1 }, (_, b) => b * N);
+  const batch = packedBatch(B, N);
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: clients }, async () => {
     for (let r = 0; r < rounds; r++) {
-      const out = model.forward(ids, { cuSeqlens: cu });
-      const cls = model.rows(out.last, cu.subarray(0, B));
-      const logits = model.classify(cls);
-      for (const t of [out.last, cls]) t.dispose();
+      const logits = logitsOf(model, batch);
       await logits.data();
       logits.dispose();
       await new Promise<void>((resolve) => setImmediate(resolve));  // let other callers and timers in

@@ -72,8 +72,6 @@ TensorPtr lora_forward(const TensorPtr& x_in, const TensorPtr& stacked_in, const
   const TensorPtr x = contiguous(x_in), stacked = contiguous(stacked_in), b = contiguous(b_in);
   const TensorPtr bias = bias_in ? contiguous(bias_in) : nullptr;
   Backend& be = backend_for(x->device());
-  // [M, out + r]: y in the first out columns, t = x A^T in the last r.
-  TensorPtr both = empty(be, x->dtype, {m, width});
   kernels::LoraGemmArgs g;
   kernels::GemmArgs& base = g.base;
   base.dtype = kd(x->dtype);
@@ -81,19 +79,29 @@ TensorPtr lora_forward(const TensorPtr& x_in, const TensorPtr& stacked_in, const
   base.m = m; base.n = out; base.k = in;
   base.a = x->data(); base.lda = std::max<int64_t>(in, 1);
   base.b = stacked->data(); base.ldb = std::max<int64_t>(in, 1);
-  base.c = both->data(); base.ldc = width;
+  base.ldc = width;
   base.bias = bias ? bias->data() : nullptr;
   g.lora_a = static_cast<const char*>(stacked->data()) + out * in * dtype_size(x->dtype);
   g.ld_la = base.ldb;
   g.lora_b = b->data(); g.ld_lb = rank;
   g.rank = rank; g.scale = scale;
-  g.t = static_cast<char*>(both->data()) + out * dtype_size(x->dtype); g.ldt = width;
+  g.ldt = width;
+  // Asked first with the outputs unset, so that a backend without the fused
+  // kernel (the CPU: every allocation a fresh malloc) allocates nothing the
+  // composed path would throw away; then again with the output's pointers,
+  // whose alignment the kernel checks too: [M, out + r], y in the first out
+  // columns, t = x A^T in the last r.
   if (m > 0 && in > 0 && be.gemm_lora_fusable(g)) {
-    submit(be, storages({&x, &stacked, &b, &bias}), {both->storage}, [g](Backend& be2) { be2.gemm_lora(g); });
-    return both;
+    TensorPtr both = empty(be, x->dtype, {m, width});
+    base.c = both->data();
+    g.t = static_cast<char*>(both->data()) + out * dtype_size(x->dtype);
+    if (be.gemm_lora_fusable(g)) {
+      submit(be, storages({&x, &stacked, &b, &bias}), {both->storage}, [g](Backend& be2) { be2.gemm_lora(g); });
+      return both;
+    }
   }
   // Composed: [x W^T + b | x A^T] in one GEMM (x read once), then y += scale t B^T.
-  both = matmul(x, stacked, bias, {false, true, 1.f});
+  TensorPtr both = matmul(x, stacked, bias, {false, true, 1.f});
   matmul_into(view(both, {m, out}, {width, 1}, 0), view(both, {m, rank}, {width, 1}, out), b,
               {false, true, scale, 1.f});
   return both;

@@ -25,10 +25,17 @@ TYPES = [
 ]
 
 
-def wrapper(n: int, ctype: str, k: str, ptx: str, acc: str, con: str, imm: str) -> str:
+def accumulators(n: int, con: str) -> tuple[int, str, str]:
+    """An m64nN wgmma's accumulators: their count per thread, their asm
+    placeholders %0 .. and their read-write operands."""
     regs = n // 2
     outs = ", ".join(f"%{i}" for i in range(regs))
     operands = ", ".join(f'"+{con}"(d[{i}])' for i in range(regs))
+    return regs, outs, operands
+
+
+def wrapper(n: int, ctype: str, k: str, ptx: str, acc: str, con: str, imm: str) -> str:
+    regs, outs, operands = accumulators(n, con)
     return f"""template <>
 __device__ __forceinline__ void wgmma_step<{n}, {ctype}>({acc} (&d)[{regs}], uint64_t desc_a, uint64_t desc_b) {{
   asm volatile(
@@ -45,9 +52,7 @@ def rs_wrapper(n: int, ctype: str, k: str, ptx: str, acc: str, con: str) -> str:
     """A from registers (4 x 32-bit: the m64k16 fragment, the accumulator
     layout of an m64n16 wgmma), B from shared memory: the fused LoRA forward's
     (s x A^T) B^T step. Its immediates are scale-a, scale-b and transpose-b only."""
-    regs = n // 2
-    outs = ", ".join(f"%{i}" for i in range(regs))
-    operands = ", ".join(f'"+{con}"(d[{i}])' for i in range(regs))
+    regs, outs, operands = accumulators(n, con)
     a = ", ".join(f"%{regs + i}" for i in range(4))
     return f"""template <>
 __device__ __forceinline__ void wgmma_rs_step<{n}, {ctype}>({acc} (&d)[{regs}], const uint32_t (&a)[4], uint64_t desc_b) {{
