@@ -111,12 +111,7 @@ TensorPtr linear_geglu(const TensorPtr& x_in, const TensorPtr& w_in) {
   out_shape.back() = inner;
   Backend& be = backend_for(x->device());
 
-  kernels::GemmArgs g;
-  g.dtype = kd(x->dtype);
-  g.trans_b = true;
-  g.m = rows; g.n = two_i; g.k = H;
-  g.a = x->data(); g.lda = std::max<int64_t>(H, 1);
-  g.b = w->data(); g.ldb = std::max<int64_t>(H, 1);
+  kernels::GemmArgs g = linear_gemm_args(x->dtype, x->data(), w->data(), rows, two_i, H);
   g.ldc = inner;
   if (rows > 0 && H > 0 && be.gemm_geglu_fusable(g)) {
     TensorPtr out = empty(be, x->dtype, out_shape);

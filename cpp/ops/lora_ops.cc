@@ -74,11 +74,7 @@ TensorPtr lora_forward(const TensorPtr& x_in, const TensorPtr& stacked_in, const
   Backend& be = backend_for(x->device());
   kernels::LoraGemmArgs g;
   kernels::GemmArgs& base = g.base;
-  base.dtype = kd(x->dtype);
-  base.trans_b = true;
-  base.m = m; base.n = out; base.k = in;
-  base.a = x->data(); base.lda = std::max<int64_t>(in, 1);
-  base.b = stacked->data(); base.ldb = std::max<int64_t>(in, 1);
+  base = linear_gemm_args(x->dtype, x->data(), stacked->data(), m, out, in);
   base.ldc = width;
   base.bias = bias ? bias->data() : nullptr;
   g.lora_a = static_cast<const char*>(stacked->data()) + out * in * dtype_size(x->dtype);

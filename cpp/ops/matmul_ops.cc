@@ -83,6 +83,16 @@ kernels::GemmArgs gemm_args(DType dtype, const Operand& pa, const Operand& pb, i
 
 }  // namespace
 
+kernels::GemmArgs linear_gemm_args(DType dtype, const void* x, const void* w, int64_t rows, int64_t n, int64_t k) {
+  kernels::GemmArgs g;
+  g.dtype = kd(dtype);
+  g.trans_b = true;
+  g.m = rows; g.n = n; g.k = k;
+  g.a = x; g.lda = std::max<int64_t>(k, 1);
+  g.b = w; g.ldb = std::max<int64_t>(k, 1);
+  return g;
+}
+
 TensorPtr matmul(const TensorPtr& a_in, const TensorPtr& b_in, const TensorPtr& bias_in, const MatmulOptions& o) {
   require_same_device("matmul", {&a_in, &b_in, &bias_in});
   require_float("matmul", a_in);

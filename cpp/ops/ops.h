@@ -44,6 +44,10 @@ struct MatmulOptions {
 // a [..., m, k], b [..., k, n] or [k, n] (shared across the batch); with
 // trans_b, b is [..., n, k] (the nn.Linear weight). bias [n] optional.
 TensorPtr matmul(const TensorPtr& a, const TensorPtr& b, const TensorPtr& bias, const MatmulOptions& opts);
+// The GEMM arguments of x [rows, k] @ w [n, k]^T over contiguous operands (the
+// nn.Linear product the fused ops hand their kernels); output, bias, alpha and
+// beta left at their defaults for the caller to fill.
+kernels::GemmArgs linear_gemm_args(DType dtype, const void* x, const void* w, int64_t rows, int64_t n, int64_t k);
 
 // --- in-place GEMM and row concatenation (matmul_ops.cc, concat_ops.cc): the
 // building blocks of LoRA (lib/lora/)
