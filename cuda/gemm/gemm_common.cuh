@@ -36,12 +36,16 @@ __device__ __forceinline__ void tile_coords(int64_t tile, int64_t tiles_m, int64
 // bias after alpha as nn.Linear adds it. Every store path below goes through
 // this one expression, so a pair written at once rounds exactly as two
 // elements written apart.
+__device__ __forceinline__ float output_value_of(const GemmParams& p, float acc, float c_old, bool has_bias,
+                                                 float bias) {
+  float v = p.alpha * acc;
+  if (p.beta != 0.0f) v += p.beta * c_old;
+  if (has_bias) v += bias;
+  return v;
+}
 template <typename T>
 __device__ __forceinline__ float output_value(const GemmParams& p, float acc, T c_old, const T* bias, int64_t col) {
-  float v = p.alpha * acc;
-  if (p.beta != 0.0f) v += p.beta * to_f32(c_old);
-  if (bias != nullptr) v += to_f32(bias[col]);
-  return v;
+  return output_value_of(p, acc, to_f32(c_old), bias != nullptr, bias != nullptr ? to_f32(bias[col]) : 0.f);
 }
 
 // One output element. beta == 0 never reads C (it may hold NaN).
@@ -82,6 +86,72 @@ __device__ __forceinline__ void store_output_pair(const GemmParams& p, T* c, con
   Bits bits;
   memcpy(&bits, pair, sizeof(Bits));
   *reinterpret_cast<Bits*>(dst) = bits;
+}
+
+// A thread's share of an m64 block of a wgmma GEMM (sm90a_gemm_loop.cuh's
+// BlockStore layout: rows row, row + 8; columns col0 + 8j, + 1; acc[4j ..
+// 4j + 3]) through output_value_of. The bias and, for beta != 0, the old C of
+// kGroup chunks are loaded before any of their stores: a load that follows a
+// store through a pointer that may alias it waits for that store, which made
+// the pair-at-a-time path wait out a memory round trip per pair whenever it
+// read bias or C. `aligned`: C's rows keep pairs 2 * sizeof(T)-aligned.
+template <typename T, int kGroup, int kAccum>
+__device__ __forceinline__ void store_output_block(const GemmParams& p, T* c, const T* bias, bool aligned,
+                                                   int64_t row, int64_t col0, const float (&acc)[kAccum]) {
+  constexpr int kChunks = kAccum / 4;
+  static_assert(kChunks % kGroup == 0, "whole groups of 8-column chunks");
+  using Bits = std::conditional_t<sizeof(T) == 2, uint32_t, uint2>;
+  const bool read_c = p.beta != 0.0f, has_bias = bias != nullptr;
+  const int64_t rows[2] = {row, row + 8};
+#pragma unroll
+  for (int g = 0; g < kChunks; g += kGroup) {
+    float old[kGroup][2][2], bv[kGroup][2];  // [chunk][row][column of the pair]
+#pragma unroll
+    for (int j = 0; j < kGroup; ++j) {
+      const int64_t col = col0 + 8 * (g + j);
+#pragma unroll
+      for (int h = 0; h < 2; ++h) bv[j][h] = has_bias && col + h < p.n ? to_f32(bias[col + h]) : 0.f;
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        old[j][r][0] = old[j][r][1] = 0.f;
+        if (!read_c || rows[r] >= p.m || col >= p.n) continue;
+        const T* src = c + rows[r] * p.ldc + col;
+        if (aligned && col + 1 < p.n) {
+          const Bits bits = *reinterpret_cast<const Bits*>(src);
+          T pair[2];
+          memcpy(pair, &bits, sizeof(Bits));
+          old[j][r][0] = to_f32(pair[0]);
+          old[j][r][1] = to_f32(pair[1]);
+        } else {
+          old[j][r][0] = to_f32(src[0]);
+          if (col + 1 < p.n) old[j][r][1] = to_f32(src[1]);
+        }
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < kGroup; ++j) {
+      const int64_t col = col0 + 8 * (g + j);
+      if (col >= p.n) continue;
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        if (rows[r] >= p.m) continue;
+        const int i = 4 * (g + j) + 2 * r;
+        T* dst = c + rows[r] * p.ldc + col;
+        const T o0 = from_f32<T>(output_value_of(p, acc[i], old[j][r][0], has_bias, bv[j][0]));
+        if (col + 1 >= p.n) { dst[0] = o0; continue; }
+        const T o1 = from_f32<T>(output_value_of(p, acc[i + 1], old[j][r][1], has_bias, bv[j][1]));
+        if (aligned) {
+          T pair[2] = {o0, o1};
+          Bits bits;
+          memcpy(&bits, pair, sizeof(Bits));
+          *reinterpret_cast<Bits*>(dst) = bits;
+        } else {
+          dst[0] = o0;
+          dst[1] = o1;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace germ::kernels::gemm_detail

@@ -26,9 +26,9 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
   const T* bias = static_cast<const T*>(p.bias);
   wgmma_gemm_loop<Tr>(
       map_a, map_b, LoraMaps{&map_la, &map_lb, scale}, p.m, p.n, p.k, 1,
-      [&](int64_t, int64_t row, int64_t col, float v0, float v1) {
-        store_output_pair(p, static_cast<T*>(p.c), bias, pairs_aligned, row, col, v0, v1);
-      },
+      block_store([&](int64_t, int64_t row, int64_t col0, const float (&acc)[Tr::kAccum]) {
+        store_output_block<T, 4>(p, static_cast<T*>(p.c), bias, pairs_aligned, row, col0, acc);
+      }),
       [&](int64_t row, int64_t col, float v0, float v1) {
         // rank is a multiple of 8 and col even: the pair is whole; t and ldt keep it aligned (accepts()).
         if (col < rank) *reinterpret_cast<uint32_t*>(t + row * ldt + col) = pack2<T>(v0, v1);

@@ -23,10 +23,10 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   const T* bias = static_cast<const T*>(p.bias);
   wgmma_gemm_body<Tr>(map_a, map_b, p.m, p.n, p.k, p.batch,
-                      [&](int64_t b, int64_t row, int64_t col, float v0, float v1) {
-                        store_output_pair(p, static_cast<T*>(p.c) + b * p.stride_c, bias, pairs_aligned, row, col,
-                                          v0, v1);
-                      });
+                      block_store([&](int64_t b, int64_t row, int64_t col0, const float (&acc)[Tr::kAccum]) {
+                        store_output_block<T, 4>(p, static_cast<T*>(p.c) + b * p.stride_c, bias, pairs_aligned,
+                                                 row, col0, acc);
+                      }));
 #endif
 }
 

@@ -33,6 +33,7 @@
 // Tile layout and descriptors: sm90a_primitives.cuh.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 #include "../common/launch_utils.cuh"
 #include "gemm_common.cuh"
 #include "sm90a_primitives.cuh"
@@ -109,10 +110,29 @@ __device__ __forceinline__ void pin_all(Acc (&acc)[MS][NA], float (&tacc)[MS][NT
   }
 }
 
+// An epilogue that takes a thread's whole share of an m64 block at once
+// (wgmma_gemm_loop): f(b, row, col0, acc) with rows row and row + 8 (either
+// may be >= m) and, per 8-column chunk j, columns col0 + 8j and col0 + 8j + 1
+// (>= n past the edge): acc[4j], acc[4j + 1] on row, acc[4j + 2], acc[4j + 3]
+// on row + 8. For epilogues that load per-column constants: they can load a
+// group of columns' constants before storing any of them (a load after a store
+// through a pointer that might alias waits for it).
+template <class F>
+struct BlockStore {
+  F f;
+};
+template <class F>
+__device__ __forceinline__ BlockStore<F> block_store(F f) {
+  return {f};
+}
+template <class S> struct IsBlockStore : std::false_type {};
+template <class F> struct IsBlockStore<BlockStore<F>> : std::true_type {};
+
 // The whole persistent kernel but its epilogue, for the block's tiles of the
 // m x n x batch output: store(b, row, col, v0, v1) receives the finished sums
 // of (row, col) and (row, col + 1) of batch entry b, col even, row < m and
-// col < n (col + 1 may be n: the store checks). Called from a __global__ built
+// col < n (col + 1 may be n: the store checks); a BlockStore receives whole
+// m64 blocks instead. Called from a __global__ built
 // for sm_90a with Tr::kThreads threads and Tr::kSmemBytes of dynamic shared
 // memory; map_a / map_b are its __grid_constant__ parameters.
 //
@@ -324,6 +344,8 @@ __device__ __forceinline__ void wgmma_gemm_loop(const CUtensorMap& map_a, const 
             if (row < m) store(b, row, col, acc[ms][g], acc[ms][g + 1], acc[ms][u], acc[ms][u + 1]);
             if (row + 8 < m) store(b, row + 8, col, acc[ms][g + 2], acc[ms][g + 3], acc[ms][u + 2], acc[ms][u + 3]);
           }
+        } else if constexpr (IsBlockStore<std::decay_t<Store>>::value) {
+          store.f(b, row, tn * Tr::BN + (lane % 4) * 2, acc[ms]);
         } else {
 #pragma unroll
           for (int n8 = 0; n8 < Tr::BN / 8; ++n8) {

@@ -11,12 +11,19 @@
 
 namespace germ::kernels::qgemm_detail {
 
+// cast(gelu?(v + bias)) with the bias already loaded (has_bias false: no
+// addition at all, so -0 stays -0 as on the CPU). A constant `gelu` folds away.
+template <typename Out>
+__device__ __forceinline__ Out finish_value(float v, bool has_bias, float bias, bool gelu) {
+  if (has_bias) v = add_rn(v, bias);
+  if (gelu) v = gelu_erf(v);
+  return from_f32<Out>(v);
+}
+
 // cast(gelu?(v + bias[col])): the value of output column col.
 template <typename Out>
 __device__ __forceinline__ Out epilogue_value(const QEpilogue& ep, int64_t col, float v) {
-  if (ep.bias) v = add_rn(v, ep.bias[col]);
-  if (ep.gelu) v = gelu_erf(v);
-  return from_f32<Out>(v);
+  return finish_value<Out>(v, ep.bias != nullptr, ep.bias ? ep.bias[col] : 0.f, ep.gelu);
 }
 
 // y[row, col] = cast(gelu?(v + bias[col])).
