@@ -68,6 +68,15 @@ __device__ __forceinline__ void load_smoothed8(const T* x, const float* smooth, 
   for (int i = 0; i < 8; ++i) v[i] = __fdiv_rn(v[i], s[i]);
 }
 
+// Vectors i0, i0 + 32, ... i0 + 32 (kBatch - 1) of a row (those below nvec).
+template <typename T>
+__device__ __forceinline__ void load_batch(const T* x, const float* smooth, int64_t i0, int64_t nvec,
+                                           float (&v)[kBatch][8]) {
+#pragma unroll
+  for (int b = 0; b < kBatch; ++b)
+    if (i0 + 32 * b < nvec) load_smoothed8(x, smooth, 8 * (i0 + 32 * b), v[b]);
+}
+
 template <typename T>
 __global__ void __launch_bounds__(32 * kWarps) token_quant_vec8_kernel(TokenQuantArgs a) {
   const int lane = threadIdx.x % 32;
@@ -78,9 +87,7 @@ __global__ void __launch_bounds__(32 * kWarps) token_quant_vec8_kernel(TokenQuan
     float mn = INFINITY, mx = -INFINITY;
     for (int64_t i0 = lane; i0 < nvec; i0 += 32 * kBatch) {
       float v[kBatch][8];
-#pragma unroll
-      for (int b = 0; b < kBatch; ++b)
-        if (i0 + 32 * b < nvec) load_smoothed8(x, a.smooth, 8 * (i0 + 32 * b), v[b]);
+      load_batch(x, a.smooth, i0, nvec, v);
 #pragma unroll
       for (int b = 0; b < kBatch; ++b)
         if (i0 + 32 * b < nvec)
@@ -94,9 +101,7 @@ __global__ void __launch_bounds__(32 * kWarps) token_quant_vec8_kernel(TokenQuan
     if (lane == 0) a.scale[r] = p.scale;
     for (int64_t i0 = lane; i0 < nvec; i0 += 32 * kBatch) {
       float v[kBatch][8];
-#pragma unroll
-      for (int b = 0; b < kBatch; ++b)
-        if (i0 + 32 * b < nvec) load_smoothed8(x, a.smooth, 8 * (i0 + 32 * b), v[b]);
+      load_batch(x, a.smooth, i0, nvec, v);
 #pragma unroll
       for (int b = 0; b < kBatch; ++b) {
         const int64_t i = i0 + 32 * b;
