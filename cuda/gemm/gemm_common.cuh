@@ -154,4 +154,22 @@ __device__ __forceinline__ void store_output_block(const GemmParams& p, T* c, co
   }
 }
 
+// The old C of a warp's rows row0 .. row0 + 15, columns col0 .. col0 + BN - 1
+// into L2 (beta != 0 only; BlockStore's prefetch, lane-parallel): with a short
+// K the epilogue's reads of C are most of a tile's time, and from HBM each
+// group of them waits ~1 us (the rank-r update y += s t B^T, K = r, ran at
+// 0.5 TB/s). One prefetch per 128-byte line of each row, and one at the row's
+// last column for a row that does not start on a line.
+template <typename T, int BN>
+__device__ __forceinline__ void prefetch_c_rows(const GemmParams& p, const T* c, int64_t row0, int64_t col0) {
+  if (p.beta == 0.0f) return;
+  constexpr int kStep = 128 / sizeof(T), kPoints = BN / kStep + 1;
+  const int lane = threadIdx.x % 32;
+  for (int i = lane; i < 16 * kPoints; i += 32) {
+    const int64_t row = row0 + i / kPoints;
+    const int64_t col = col0 + min((i % kPoints) * kStep, BN - 1);
+    if (row < p.m && col < p.n) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(c + row * p.ldc + col));
+  }
+}
+
 }  // namespace germ::kernels::gemm_detail

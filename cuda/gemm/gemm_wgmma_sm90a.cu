@@ -23,10 +23,14 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   const T* bias = static_cast<const T*>(p.bias);
   wgmma_gemm_body<Tr>(map_a, map_b, p.m, p.n, p.k, p.batch,
-                      block_store([&](int64_t b, int64_t row, int64_t col0, const float (&acc)[Tr::kAccum]) {
-                        store_output_block<T, 4>(p, static_cast<T*>(p.c) + b * p.stride_c, bias, pairs_aligned,
-                                                 row, col0, acc);
-                      }));
+                      block_store(
+                          [&](int64_t b, int64_t row, int64_t col0, const float (&acc)[Tr::kAccum]) {
+                            store_output_block<T, 4>(p, static_cast<T*>(p.c) + b * p.stride_c, bias, pairs_aligned,
+                                                     row, col0, acc);
+                          },
+                          [&](int64_t b, int64_t row0, int64_t col0) {
+                            prefetch_c_rows<T, Tr::BN>(p, static_cast<const T*>(p.c) + b * p.stride_c, row0, col0);
+                          }));
 #endif
 }
 

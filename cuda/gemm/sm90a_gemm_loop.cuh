@@ -117,16 +117,28 @@ __device__ __forceinline__ void pin_all(Acc (&acc)[MS][NA], float (&tacc)[MS][NT
 // on row + 8. For epilogues that load per-column constants: they can load a
 // group of columns' constants before storing any of them (a load after a store
 // through a pointer that might alias waits for it).
-template <class F>
+// prefetch(b, row0, col0) runs when the warp starts a tile, before its main
+// loop: rows row0 .. row0 + 15 of the warp (each thread's row and row + 8 of
+// every m64 block), columns col0 .. col0 + BN - 1; an epilogue that reads
+// memory (C for beta != 0) can bring it into L2 while the MMAs run.
+struct NoPrefetch {
+  __device__ __forceinline__ void operator()(int64_t, int64_t, int64_t) const {}
+};
+template <class F, class P = NoPrefetch>
 struct BlockStore {
   F f;
+  P prefetch;
 };
 template <class F>
 __device__ __forceinline__ BlockStore<F> block_store(F f) {
-  return {f};
+  return {f, NoPrefetch{}};
+}
+template <class F, class P>
+__device__ __forceinline__ BlockStore<F, P> block_store(F f, P prefetch) {
+  return {f, prefetch};
 }
 template <class S> struct IsBlockStore : std::false_type {};
-template <class F> struct IsBlockStore<BlockStore<F>> : std::true_type {};
+template <class F, class P> struct IsBlockStore<BlockStore<F, P>> : std::true_type {};
 
 // The whole persistent kernel but its epilogue, for the block's tiles of the
 // m x n x batch output: store(b, row, col, v0, v1) receives the finished sums
@@ -234,6 +246,11 @@ __device__ __forceinline__ void wgmma_gemm_loop(const CUtensorMap& map_a, const 
         mbar_wait(turn + 8 * consumer, static_cast<uint32_t>((consumer == 0 ? turns - 1 : turns) & 1));
       int64_t b, tm, tn;
       coords(blockIdx.x + j * gridDim.x, &b, &tm, &tn);
+      if constexpr (IsBlockStore<std::decay_t<Store>>::value) {
+#pragma unroll
+        for (int ms = 0; ms < Tr::kMSub; ++ms)
+          store.prefetch(b, tm * Tr::BM + row0 + ms * 64 + warp * 16, tn * Tr::BN);
+      }
       // The producer fills the ring with the block's tiles in order, ktiles
       // stages each: where the j-th tile's first stage is, and its phase.
       const int64_t it0 = j * kiters;

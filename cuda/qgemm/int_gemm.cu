@@ -65,6 +65,29 @@ using namespace qgemm_detail;
 using IntLarge = TcTraits<128, 128, 32, 2, 4, 4, 2>;
 using IntSmall = TcTraits<32, 64, 64, 2, 2, 3, 1>;
 
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750 && __CUDA_ARCH__ < 800
+// sm_75 has no m16n8 integer MMA: the m16n8 product as four m8n8 ones, int8
+// (k16 each) or, kS4, int4 (k32 each). a0: rows 0-7 of the first K half, a1:
+// rows 8-15 of it, a2 / a3: the same of the second half; b0 / b1: the K
+// halves. The m8n8 accumulator (row g, cols 2t, 2t+1) is d0, d1 for rows 0-7
+// and d2, d3 for rows 8-15.
+template <bool kS4>
+__device__ __forceinline__ void mma_m8n8_x4(int (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    int& lo = d[(i & 1) * 2];
+    int& hi = d[(i & 1) * 2 + 1];
+    const uint32_t b = i < 2 ? b0 : b1;
+    if constexpr (kS4)
+      asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+                   : "+r"(lo), "+r"(hi) : "r"(a[i]), "r"(b));
+    else
+      asm volatile("mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+                   : "+r"(lo), "+r"(hi) : "r"(a[i]), "r"(b));
+  }
+}
+#endif
+
 // d += a * b, int8 m16n8k32 (A: 4 regs of 4 int8, B: 2 regs, D: 4 int32).
 __device__ __forceinline__ void mma_s8_16832(int (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -73,17 +96,7 @@ __device__ __forceinline__ void mma_s8_16832(int (&d)[4], const uint32_t (&a)[4]
                : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 #elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
-  // a0: rows 0-7 k 0-15, a1: rows 8-15 k 0-15, a2 / a3: the same at k 16-31;
-  // b0: k 0-15, b1: k 16-31. The m8n8 accumulator (row g, cols 2t, 2t+1) is
-  // d0, d1 for rows 0-7 and d2, d3 for rows 8-15.
-  asm volatile("mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
-               : "+r"(d[0]), "+r"(d[1]) : "r"(a[0]), "r"(b0));
-  asm volatile("mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
-               : "+r"(d[2]), "+r"(d[3]) : "r"(a[1]), "r"(b0));
-  asm volatile("mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
-               : "+r"(d[0]), "+r"(d[1]) : "r"(a[2]), "r"(b1));
-  asm volatile("mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
-               : "+r"(d[2]), "+r"(d[3]) : "r"(a[3]), "r"(b1));
+  mma_m8n8_x4<false>(d, a, b0, b1);
 #endif
 }
 
@@ -109,15 +122,7 @@ __device__ __forceinline__ void mma_s4_16864(int (&d)[4], const uint32_t (&a)[4]
                : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 #elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
-  // As for int8: rows 0-7 / 8-15 x k 0-31 / 32-63, four m8n8k32.
-  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
-               : "+r"(d[0]), "+r"(d[1]) : "r"(a[0]), "r"(b0));
-  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
-               : "+r"(d[2]), "+r"(d[3]) : "r"(a[1]), "r"(b0));
-  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
-               : "+r"(d[0]), "+r"(d[1]) : "r"(a[2]), "r"(b1));
-  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
-               : "+r"(d[2]), "+r"(d[3]) : "r"(a[3]), "r"(b1));
+  mma_m8n8_x4<true>(d, a, b0, b1);
 #endif
 }
 
@@ -264,12 +269,10 @@ Plan plan(const IntGemmArgs& a) {
 
 template <class Tr, int kBits, typename Out>
 cudaError_t launch_tc(const IntGemmArgs& a, const Plan& pl, int32_t* part, cudaStream_t stream) {
-  auto kernel = int_tc_kernel<Tr, kBits, Out>;
-  int smem = 0;
-  const cudaError_t e = kernel_smem(kernel, IntGemm<Tr, kBits>::smem_bytes(Tr::kStagesAsync),
-                                    IntGemm<Tr, kBits>::smem_bytes(Tr::kStagesRegs), &smem);
+  const cudaError_t e = launch_planned<Tr>(int_tc_kernel<Tr, kBits, Out>, IntGemm<Tr, kBits>::smem_bytes(Tr::kStagesAsync),
+                                           IntGemm<Tr, kBits>::smem_bytes(Tr::kStagesRegs), pl, stream, a, pl.splits,
+                                           part);
   if (e != cudaSuccess) return e;
-  kernel<<<dim3(static_cast<unsigned>(pl.tiles), pl.splits), Tr::kThreads, smem, stream>>>(a, pl.splits, part);
   if (pl.splits > 1)
     int_reduce_kernel<Out><<<grid_stride_blocks(a.m * a.n, 256), 256, 0, stream>>>(a, pl.splits, part);
   return cudaGetLastError();

@@ -121,4 +121,16 @@ struct Plan {
   }
 };
 
+// A tensor-core kernel of traits Tr over pl's tiles x K splits, with the
+// shared memory of the image the device loaded (kernel_smem).
+template <class Tr, class Kernel, class... Args>
+cudaError_t launch_planned(Kernel kernel, int async_bytes, int regs_bytes, const Plan& pl,
+                           cudaStream_t stream, const Args&... args) {
+  int smem = 0;
+  const cudaError_t e = kernel_smem(kernel, async_bytes, regs_bytes, &smem);
+  if (e != cudaSuccess) return e;
+  kernel<<<dim3(static_cast<unsigned>(pl.tiles), pl.splits), Tr::kThreads, smem, stream>>>(args...);
+  return cudaGetLastError();
+}
+
 }  // namespace germ::kernels::qgemm_detail

@@ -215,13 +215,10 @@ cudaError_t reduce_splits(const W4Args& a, const Plan& pl, const float* part, cu
 
 template <class Tr, typename T, typename Out>
 cudaError_t launch_tc(const W4Args& a, const Plan& pl, float* part, cudaStream_t stream) {
-  auto kernel = w4_tc_kernel<Tr, T, Out>;
-  int smem = 0;
-  const cudaError_t e = kernel_smem(kernel, W4Gemm<Tr, T>::smem_bytes(Tr::kStagesAsync),
-                                    W4Gemm<Tr, T>::smem_bytes(Tr::kStagesRegs), &smem);
+  const cudaError_t e = launch_planned<Tr>(w4_tc_kernel<Tr, T, Out>, W4Gemm<Tr, T>::smem_bytes(Tr::kStagesAsync),
+                                           W4Gemm<Tr, T>::smem_bytes(Tr::kStagesRegs), pl, stream, a, pl.splits, part,
+                                           dynamic_map());
   if (e != cudaSuccess) return e;
-  kernel<<<dim3(static_cast<unsigned>(pl.tiles), pl.splits), Tr::kThreads, smem, stream>>>(a, pl.splits, part,
-                                                                                            dynamic_map());
   return reduce_splits<Out>(a, pl, part, stream);
 }
 
