@@ -119,14 +119,14 @@ describeDevices('quantizedLinear W8A8', (device) => {
   ];
   /** quantizedLinear of float x (quantized per token on the fly) against float64, and on a GPU the CPU backend. */
   async function checkFloat(m: number, k: number, n: number, out: FloatOut, gelu: boolean,
-    xdtype: 'f32' | 'f16' | 'bf16'): Promise<void> {
+    xdtype: 'f32' | 'f16' | 'bf16', withBias = gelu): Promise<void> {
     const x = Float32Array.from(randn(m * k, m * 7 + k, 1.5), (v) => roundTo(xdtype, v));
     const w = randn(n * k, n * 3 + k, 0.05), bias = randn(n, n, 0.3);
     const run = async (d: string) => {
       const xt = tensor(x, [m, k], { dtype: xdtype, device: d }), wt = tensor(w, [n, k], { device: d });
       const wq = quantize(wt, { bits: 8, granularity: 'channel' });
       const xq = quantizeActivations(xt);
-      const bt = gelu ? tensor(bias, [n], { device: d, dtype: 'f16' }) : undefined;
+      const bt = withBias ? tensor(bias, [n], { device: d, dtype: 'f16' }) : undefined;
       const y = quantizedLinear(xt, wq, { outDtype: out, bias: bt, gelu });
       expect(y.dtype).toBe(out);
       const r = { y: await host(y), xq: await peek(xq.q), sx: await peek(xq.scale), wq: await peek(wq.q),
@@ -151,7 +151,8 @@ describeDevices('quantizedLinear W8A8', (device) => {
     expectClose(got.y, want, tol, 'W8A8 vs float64');
     // And it approximates the float layer: per-token x per-channel 8-bit error is small.
     if (!gelu) {
-      const dense = await host(linear(tensor(x, [m, k], { device: 'cpu' }), tensor(w, [n, k], { device: 'cpu' })));
+      const b = got.b ? tensor(got.b, [n], { device: 'cpu' }) : undefined;
+      const dense = await host(linear(tensor(x, [m, k], { device: 'cpu' }), tensor(w, [n, k], { device: 'cpu' }), b));
       expectClose(got.y, dense, { atol: 0.03 * maxAbs(dense) + 1e-3, rtol: 0.05 }, 'W8A8 vs the f32 layer');
     }
     if (device !== 'cpu') {
@@ -166,6 +167,9 @@ describeDevices('quantizedLinear W8A8', (device) => {
   // Large enough for the H100's int8 wgmma kernel (9 x 17 tiles of 128 x 128), its epilogue with scales,
   // bias, GELU and an f16 cast; K 80 is one part k-tile.
   it('f16 x, f16 out, bias + gelu 1030x80x2100 (the H100 kernel)', () => checkFloat(1030, 80, 2100, 'f16', true, 'f16'));
+  // The H100 kernel's variant without GELU (a separate compile-time kernel), with bias, 128 x 256 tiles.
+  it('f16 x, bf16 out, bias 1030x144x2100 (the H100 kernel, no GELU)',
+    () => checkFloat(1030, 144, 2100, 'bf16', false, 'f16', true));
 
   it('W6A6: 6-bit weights quantize x to 6 bits', async () => {
     const [m, k, n] = [5, 40, 9];
