@@ -110,13 +110,15 @@ __device__ __forceinline__ void pin_all(Acc (&acc)[MS][NA], float (&tacc)[MS][NT
   }
 }
 
-// An epilogue that takes a thread's whole share of an m64 block at once
-// (wgmma_gemm_loop): f(b, row, col0, acc) with rows row and row + 8 (either
-// may be >= m) and, per 8-column chunk j, columns col0 + 8j and col0 + 8j + 1
-// (>= n past the edge): acc[4j], acc[4j + 1] on row, acc[4j + 2], acc[4j + 3]
-// on row + 8. For epilogues that load per-column constants: they can load a
-// group of columns' constants before storing any of them (a load after a store
-// through a pointer that might alias waits for it).
+// The epilogue of the plain GEMMs: f(b, row, col0, acc) takes a thread's
+// whole share of an m64 block at once, rows row and row + 8 (either may be >=
+// m) and, per 8-column chunk j, columns col0 + 8j and col0 + 8j + 1 (>= n past
+// the edge): acc[4j], acc[4j + 1] on row, acc[4j + 2], acc[4j + 3] on row + 8.
+// Whole blocks rather than one pair at a time, so that an epilogue can load a
+// group of columns' constants (scales, bias, old C) before storing any of
+// them: a load after a store through a pointer that might alias waits for it,
+// which cost the pair-at-a-time epilogues one memory round trip per pair.
+//
 // prefetch(b, row0, col0) runs when the warp starts a tile, before its main
 // loop: rows row0 .. row0 + 15 of the warp (each thread's row and row + 8 of
 // every m64 block), columns col0 .. col0 + BN - 1; an epilogue that reads
@@ -141,10 +143,8 @@ template <class S> struct IsBlockStore : std::false_type {};
 template <class F, class P> struct IsBlockStore<BlockStore<F, P>> : std::true_type {};
 
 // The whole persistent kernel but its epilogue, for the block's tiles of the
-// m x n x batch output: store(b, row, col, v0, v1) receives the finished sums
-// of (row, col) and (row, col + 1) of batch entry b, col even, row < m and
-// col < n (col + 1 may be n: the store checks); a BlockStore receives whole
-// m64 blocks instead. Called from a __global__ built
+// m x n x batch output: `store`, a BlockStore, receives the finished sums of
+// batch entry b by m64 blocks. Called from a __global__ built
 // for sm_90a with Tr::kThreads threads and Tr::kSmemBytes of dynamic shared
 // memory; map_a / map_b are its __grid_constant__ parameters.
 //
@@ -361,16 +361,9 @@ __device__ __forceinline__ void wgmma_gemm_loop(const CUtensorMap& map_a, const 
             if (row < m) store(b, row, col, acc[ms][g], acc[ms][g + 1], acc[ms][u], acc[ms][u + 1]);
             if (row + 8 < m) store(b, row + 8, col, acc[ms][g + 2], acc[ms][g + 3], acc[ms][u + 2], acc[ms][u + 3]);
           }
-        } else if constexpr (IsBlockStore<std::decay_t<Store>>::value) {
-          store.f(b, row, tn * Tr::BN + (lane % 4) * 2, acc[ms]);
         } else {
-#pragma unroll
-          for (int n8 = 0; n8 < Tr::BN / 8; ++n8) {
-            const int64_t col = tn * Tr::BN + n8 * 8 + (lane % 4) * 2;
-            if (col >= n) continue;
-            if (row < m) store(b, row, col, acc[ms][4 * n8], acc[ms][4 * n8 + 1]);
-            if (row + 8 < m) store(b, row + 8, col, acc[ms][4 * n8 + 2], acc[ms][4 * n8 + 3]);
-          }
+          static_assert(IsBlockStore<std::decay_t<Store>>::value, "the plain GEMMs' epilogue is a BlockStore");
+          store.f(b, row, tn * Tr::BN + (lane % 4) * 2, acc[ms]);
         }
       }
     }
