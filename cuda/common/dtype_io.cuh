@@ -9,6 +9,7 @@
 // KDType into that type once, through dispatch_dtype / dispatch_float_dtype.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <cuda_runtime_api.h>
 #include <cuda_fp16.h>
@@ -73,6 +74,35 @@ __device__ __forceinline__ uint32_t pack2(float lo, float hi) {
   } else {
     const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
     return reinterpret_cast<const uint32_t&>(h);
+  }
+}
+
+// Two adjacent 16- or 32-bit elements as one 32- or 64-bit access (the pair
+// at an address aligned to twice the element size).
+template <typename T>
+using PairBits = std::conditional_t<sizeof(T) == 2, uint32_t, uint2>;
+
+// pair = {src[0], src[1]} in one load; src aligned to the pair.
+template <typename T>
+__device__ __forceinline__ void load_pair(const T* src, T (&pair)[2]) {
+  static_assert(sizeof(T) == 2 || sizeof(T) == 4, "pairs of 16- or 32-bit elements");
+  const PairBits<T> bits = *reinterpret_cast<const PairBits<T>*>(src);
+  memcpy(pair, &bits, sizeof(bits));
+}
+
+// dst[0] = o0, dst[1] = o1: one store when the caller knows dst is aligned to
+// the pair, else element by element.
+template <typename T>
+__device__ __forceinline__ void store_pair(T* dst, bool aligned, T o0, T o1) {
+  static_assert(sizeof(T) == 2 || sizeof(T) == 4, "pairs of 16- or 32-bit elements");
+  if (aligned) {
+    const T pair[2] = {o0, o1};
+    PairBits<T> bits;
+    memcpy(&bits, pair, sizeof(bits));
+    *reinterpret_cast<PairBits<T>*>(dst) = bits;
+  } else {
+    dst[0] = o0;
+    dst[1] = o1;
   }
 }
 

@@ -74,18 +74,11 @@ __device__ __forceinline__ void store_output_pair(const GemmParams& p, T* c, con
     if (col + 1 < p.n) store_output(p, c, bias, row, col + 1, v1);
     return;
   }
-  using Bits = std::conditional_t<sizeof(T) == 2, uint32_t, uint2>;
   T* dst = c + row * p.ldc + col;
   T pair[2] = {T{}, T{}};
-  if (p.beta != 0.0f) {
-    const Bits old = *reinterpret_cast<const Bits*>(dst);
-    memcpy(pair, &old, sizeof(Bits));
-  }
-  pair[0] = from_f32<T>(output_value(p, v0, pair[0], bias, col));
-  pair[1] = from_f32<T>(output_value(p, v1, pair[1], bias, col + 1));
-  Bits bits;
-  memcpy(&bits, pair, sizeof(Bits));
-  *reinterpret_cast<Bits*>(dst) = bits;
+  if (p.beta != 0.0f) load_pair(dst, pair);
+  store_pair(dst, true, from_f32<T>(output_value(p, v0, pair[0], bias, col)),
+             from_f32<T>(output_value(p, v1, pair[1], bias, col + 1)));
 }
 
 // A thread's share of an m64 block of a wgmma GEMM (sm90a_gemm_loop.cuh's
@@ -100,7 +93,6 @@ __device__ __forceinline__ void store_output_block(const GemmParams& p, T* c, co
                                                    int64_t row, int64_t col0, const float (&acc)[kAccum]) {
   constexpr int kChunks = kAccum / 4;
   static_assert(kChunks % kGroup == 0, "whole groups of 8-column chunks");
-  using Bits = std::conditional_t<sizeof(T) == 2, uint32_t, uint2>;
   const bool read_c = p.beta != 0.0f, has_bias = bias != nullptr;
   const int64_t rows[2] = {row, row + 8};
 #pragma unroll
@@ -117,9 +109,8 @@ __device__ __forceinline__ void store_output_block(const GemmParams& p, T* c, co
         if (!read_c || rows[r] >= p.m || col >= p.n) continue;
         const T* src = c + rows[r] * p.ldc + col;
         if (aligned && col + 1 < p.n) {
-          const Bits bits = *reinterpret_cast<const Bits*>(src);
           T pair[2];
-          memcpy(pair, &bits, sizeof(Bits));
+          load_pair(src, pair);
           old[j][r][0] = to_f32(pair[0]);
           old[j][r][1] = to_f32(pair[1]);
         } else {
@@ -139,16 +130,7 @@ __device__ __forceinline__ void store_output_block(const GemmParams& p, T* c, co
         T* dst = c + rows[r] * p.ldc + col;
         const T o0 = from_f32<T>(output_value_of(p, acc[i], old[j][r][0], has_bias, bv[j][0]));
         if (col + 1 >= p.n) { dst[0] = o0; continue; }
-        const T o1 = from_f32<T>(output_value_of(p, acc[i + 1], old[j][r][1], has_bias, bv[j][1]));
-        if (aligned) {
-          T pair[2] = {o0, o1};
-          Bits bits;
-          memcpy(&bits, pair, sizeof(Bits));
-          *reinterpret_cast<Bits*>(dst) = bits;
-        } else {
-          dst[0] = o0;
-          dst[1] = o1;
-        }
+        store_pair(dst, aligned, o0, from_f32<T>(output_value_of(p, acc[i + 1], old[j][r][1], has_bias, bv[j][1])));
       }
     }
   }

@@ -7,7 +7,6 @@
 // bias, one rounding, written straight from the accumulator registers) and
 // launcher. Why wgmma at all: on an H100 the mma.sync kernel
 // (gemm_tensorcore.cuh) reaches 0.2-0.25x of cuBLAS.
-#include <cstring>
 #include "../common/gelu.cuh"
 #include "gemm_common.cuh"
 #include "gemm_sm90a.h"
@@ -46,15 +45,10 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
   const int64_t width = p.n / 2;
   wgmma_gemm_body<Tr, true>(map_a, map_b, p.m, p.n, p.k, 1,
                             [&](int64_t, int64_t row, int64_t col, float g0, float g1, float u0, float u1) {
-                              T pair[2] = {from_f32<T>(gelu_erf(g0) * u0), from_f32<T>(gelu_erf(g1) * u1)};
+                              const T o0 = from_f32<T>(gelu_erf(g0) * u0), o1 = from_f32<T>(gelu_erf(g1) * u1);
                               T* dst = out + row * p.ldc + col;
-                              if (col + 1 < width) {
-                                uint32_t bits;
-                                memcpy(&bits, pair, 4);
-                                *reinterpret_cast<uint32_t*>(dst) = bits;  // aligned: ldc and col even (host check)
-                              } else {
-                                dst[0] = pair[0];
-                              }
+                              if (col + 1 < width) store_pair(dst, true, o0, o1);  // aligned: ldc and col even (host check)
+                              else dst[0] = o0;
                             });
 #endif
 }

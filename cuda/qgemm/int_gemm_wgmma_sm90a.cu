@@ -38,15 +38,8 @@ template <typename Out>
 __device__ __forceinline__ void store_out_pair(const IntGemmArgs& p, bool pairs_aligned, int64_t row, int64_t col,
                                                Out o0, Out o1) {
   Out* dst = static_cast<Out*>(p.ep.y) + row * p.n + col;
-  if (col + 1 >= p.n) {
-    dst[0] = o0;
-  } else if (pairs_aligned) {
-    struct alignas(2 * sizeof(Out)) Pair { Out v[2]; };
-    *reinterpret_cast<Pair*>(dst) = Pair{{o0, o1}};
-  } else {
-    dst[0] = o0;
-    dst[1] = o1;
-  }
+  if (col + 1 >= p.n) dst[0] = o0;
+  else store_pair(dst, pairs_aligned, o0, o1);
 }
 
 // A thread's share of an m64 block (gemm_detail::BlockStore's layout): the
@@ -136,12 +129,13 @@ cudaError_t qgemm_int_sm90a(const IntGemmArgs& a, int sm_count, cudaStream_t str
     const bool pairs_aligned = a.n % 2 == 0 && aligned_to(a.ep.y, 2 * sizeof(Out));
     return with_wgmma_traits<int8_t>(kind, [&](auto tr) {
       using Tr = decltype(tr);
+      auto launch = [&](auto kernel) {
+        return launch_persistent<Tr>(kernel, a.m, a.n, 1, sm_count, stream, map_x, map_w, a, pairs_aligned);
+      };
       // Raw int32 sums have no epilogue, so no GELU variant.
-      if (a.ep.gelu && !std::is_same<Out, int32_t>::value)
-        return launch_persistent<Tr>(int_gemm_wgmma_kernel<Tr, Out, !std::is_same<Out, int32_t>::value>, a.m, a.n,
-                                     1, sm_count, stream, map_x, map_w, a, pairs_aligned);
-      return launch_persistent<Tr>(int_gemm_wgmma_kernel<Tr, Out, false>, a.m, a.n, 1, sm_count, stream, map_x,
-                                   map_w, a, pairs_aligned);
+      if constexpr (!std::is_same<Out, int32_t>::value)
+        if (a.ep.gelu) return launch(int_gemm_wgmma_kernel<Tr, Out, true>);
+      return launch(int_gemm_wgmma_kernel<Tr, Out, false>);
     });
   });
 }
