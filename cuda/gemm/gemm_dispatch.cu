@@ -152,45 +152,22 @@ cudaError_t run_sm90a(cudaError_t (*launch)(const Args&, int, cudaStream_t), con
   return launch(args, arch.sm_count, stream);
 }
 }  // namespace
-#endif
 
-bool gemm_geglu_fusable(const GemmArgs& args) {
-#ifdef GERM_HAVE_SM90A
-  return sm90a_ready() && gemm_geglu_sm90a_accepts(args);
-#else
-  (void)args;
-  return false;
-#endif
-}
-
+bool gemm_geglu_fusable(const GemmArgs& args) { return sm90a_ready() && gemm_geglu_sm90a_accepts(args); }
 cudaError_t gemm_geglu(const GemmArgs& args, cudaStream_t stream) {
-#ifdef GERM_HAVE_SM90A
   return run_sm90a(gemm_geglu_sm90a, args, args.m, stream);
-#else
-  (void)args;
-  (void)stream;
-  return cudaErrorNotSupported;
-#endif
 }
-
-bool gemm_lora_fusable(const LoraGemmArgs& args) {
-#ifdef GERM_HAVE_SM90A
-  return sm90a_ready() && gemm_lora_sm90a_accepts(args);
-#else
-  (void)args;
-  return false;
-#endif
-}
-
+bool gemm_lora_fusable(const LoraGemmArgs& args) { return sm90a_ready() && gemm_lora_sm90a_accepts(args); }
 cudaError_t gemm_lora(const LoraGemmArgs& args, cudaStream_t stream) {
-#ifdef GERM_HAVE_SM90A
   return run_sm90a(gemm_lora_sm90a, args, args.base.m, stream);
-#else
-  (void)args;
-  (void)stream;
-  return cudaErrorNotSupported;
-#endif
 }
+#else
+// Built without sm_90a: the fused Hopper kernels do not exist, and callers compose.
+bool gemm_geglu_fusable(const GemmArgs&) { return false; }
+cudaError_t gemm_geglu(const GemmArgs&, cudaStream_t) { return cudaErrorNotSupported; }
+bool gemm_lora_fusable(const LoraGemmArgs&) { return false; }
+cudaError_t gemm_lora(const LoraGemmArgs&, cudaStream_t) { return cudaErrorNotSupported; }
+#endif
 
 cudaError_t gemm(const GemmArgs& args, cudaStream_t stream) {
   if (args.m < 0 || args.n < 0 || args.k < 0 || args.batch < 0) return cudaErrorInvalidValue;
