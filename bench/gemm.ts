@@ -15,7 +15,7 @@ import {
   type QuantizedTensor, type Tensor, quantize, quantizeActivations, quantizeNf4, quantizedLinear, tensor,
 } from '../lib/index';
 import { torchBaseline } from './baseline';
-import { timeMs } from './timing';
+import { repsForFlops, timeMs } from './timing';
 import { progress, record } from './report';
 
 // [m, k, n]
@@ -40,8 +40,7 @@ async function germMs(kind: Kind, m: number, k: number, n: number, device: strin
   const xq: QuantizedTensor | undefined = kind === 'w8a8' || kind === 'w4a4'
     ? quantizeActivations(x, { bits: kind === 'w4a4' ? 4 : 8 }) : undefined;
   const input: Tensor | QuantizedTensor = xq ?? x;
-  const reps = Math.max(5, Math.min(200, Math.floor(2e12 / (2 * m * k * n))));
-  const ms = await timeMs(device, reps, () => quantizedLinear(input, wq, { outDtype: 'f16' }).dispose());
+  const ms = await timeMs(device, repsForFlops(2 * m * k * n), () => quantizedLinear(input, wq, { outDtype: 'f16' }).dispose());
   for (const t of [x, w, wq, xq]) t?.dispose();
   return ms;
 }

@@ -5,7 +5,7 @@
 import { matmul, tensor } from '../lib/index';
 import { type TorchBaseline, torchBaseline } from './baseline';
 import { progress, record } from './report';
-import { timeMs } from './timing';
+import { repsForFlops, timeMs } from './timing';
 
 const SHAPES: [number, number, number][] = [
   // m (tokens), k (in), n (out)
@@ -21,9 +21,7 @@ const SHAPES: [number, number, number][] = [
 async function germMs(dtype: 'f16' | 'bf16' | 'f32', m: number, k: number, n: number, device: string): Promise<number> {
   const x = tensor(new Float32Array(m * k).map(() => Math.random() - 0.5), [m, k], { dtype, device });
   const w = tensor(new Float32Array(n * k).map(() => Math.random() - 0.5), [n, k], { dtype, device });
-  const flops = 2 * m * k * n;
-  const reps = Math.max(5, Math.min(200, Math.floor(2e12 / flops)));
-  const ms = await timeMs(device, reps, () => matmul(x, w, { transB: true }).dispose());
+  const ms = await timeMs(device, repsForFlops(2 * m * k * n), () => matmul(x, w, { transB: true }).dispose());
   x.dispose();
   w.dispose();
   return ms;

@@ -12,3 +12,8 @@ export async function timeMs(device: string, reps: number, run: () => void): Pro
   await synchronize(device);
   return (performance.now() - t0) / reps;
 }
+
+/** Repetitions for an op of `flops`: about 2 TFLOP of work in all, 5 to 200 of them. */
+export function repsForFlops(flops: number): number {
+  return Math.max(5, Math.min(200, Math.floor(2e12 / flops)));
+}

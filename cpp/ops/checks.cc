@@ -61,7 +61,6 @@ bool may_overlap(const TensorImpl& x, const TensorImpl& y) {
   return !(cx + wx <= cy || cy + wy <= cx);
 }
 
-
 TensorPtr empty(Backend& backend, DType dtype, const Shape& shape) {
   for (int64_t d : shape)
     if (d < 0) throw GermError(ErrorCode::Shape, "negative dimension in shape " + shape_str(shape));

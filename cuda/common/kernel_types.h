@@ -71,14 +71,15 @@ struct GemmArgs {
   float beta = 0.0f;
 };
 
+// Ranks the fused LoRA forward takes (multiples of 8 up to this); the caller
+// composes GEMMs for the others.
+constexpr int64_t kLoraFusedMaxRank = 32;
+
 // The fused LoRA forward (cuda/gemm/gemm.h, gemm_lora): base.c = x W^T +
 // base.bias + scale (x A^T) B^T with x = base.a [m][k] and W = base.b [n][k]
 // (the nn.Linear layout: trans_b), A [rank][k] (row stride ld_la), B [n][rank]
 // (row stride ld_lb); t [m][rank] (row stride ldt) receives x A^T, rounded to
 // the dtype, for the backward pass.
-// Ranks the fused kernel takes (multiples of 8 up to this); the caller
-// composes GEMMs for the others.
-constexpr int64_t kLoraFusedMaxRank = 32;
 struct LoraGemmArgs {
   GemmArgs base;
   const void* lora_a = nullptr; int64_t ld_la = 0;
