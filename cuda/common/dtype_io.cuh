@@ -154,3 +154,29 @@ cudaError_t dispatch_dtype(KDType dt, F&& f) {
 }
 
 }  // namespace germ::kernels
+
+// ---- streaming loads ---------------------------------------------------------
+
+// 16 read-only bytes read exactly once (a weight streamed through a GEMV):
+// no L1 allocation, and first in line for L2 eviction, so the stream does not
+// push out what the kernel reuses (its activations, split-K partials).
+// sm_80+: `policy` is l2_evict_first(), made once per thread.
+__device__ __forceinline__ uint64_t l2_evict_first() {
+  uint64_t policy = 0;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+#endif
+  return policy;
+}
+
+__device__ __forceinline__ uint4 load_stream_u4(const void* p, uint64_t policy) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], %5;"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p), "l"(policy));
+  return v;
+#else
+  return __ldg(static_cast<const uint4*>(p));
+#endif
+}

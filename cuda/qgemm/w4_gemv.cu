@@ -9,7 +9,9 @@
 // weight value costs m FMAs on CUDA cores, so at m = 16 an 8192^2 weight
 // needs ~1 G FMAs, ~3x the time its 33.5 MB take to stream from HBM. Here W
 // is the MMA's A operand (16 weight rows x k16) and the tokens its B operand
-// (n8; two n8 tiles for m > 8): a weight value costs only its dequantization.
+// (n8; two n8 tiles for m > 8): a weight value costs only its dequantization,
+// so the kernel is bound by instruction issue as much as by memory, and both
+// the dequantization and the loads are written to spend few instructions.
 //
 // Each warp owns 16 weight rows. Per step it streams 128 k of them: lane
 // (g, t) loads one 16-byte chunk (32 codes, k = 32t .. 32t + 31 of the step)
@@ -21,16 +23,34 @@
 // x is staged in shared memory in that same order ("fragment order"), so the
 // B fragment of (g, t, s) is one 8-byte load of token g, conflict-free.
 //
-// Dequantization in registers, one group (>= 32 codes) per chunk, so its
-// scale / zero is loaded once per chunk: int4 builds float(code) - zero
-// exactly with the 2^23 trick (bits 0x4B000000 | nibble is 2^23 + nibble),
-// NF4 reads its 16-value table from the lanes' registers by shuffle; then the
-// same mul_rn as dequantize() and one cvt per pair into x's dtype.
+// The loads run one step ahead (a register double buffer; a deeper ring
+// costs more registers than its latency hiding gains) and carry only raw
+// values: the codes (L2 evict-first, read once), and the scale / zero (or the
+// double-quantized NF4 code and its second-level scale) of the chunk's
+// group, whose index is a multiply-high division (FastDiv). Everything
+// derived from them is computed when the chunk is used, so no load is waited
+// on before its step.
+//
+// Dequantization, one group (>= 32 codes) per chunk:
+//   int4: nibble j (0..3) of a 16-bit half-word is masked in place and ORed
+//         into the bits of 2^(23 - 4j), whose ulp is 2^(-4j): the float is
+//         exactly 2^(23-4j) + nibble (symmetric codes flip the nibble's top
+//         bit first, giving code + 8). Subtracting 2^(23-4j) + zero (zero 8
+//         when symmetric) is exact for integer zero points below 2^11 (the
+//         format's zero points are integers in 0..15), leaving code - zero;
+//         then dequantize()'s mul_rn by the scale. One LOP3, one FADD and one
+//         FMUL per value, and one shift per four (the upper half-word).
+//   NF4:  the 16-value table sits in the lanes' registers (lane & 15); a
+//         shuffle reads entry `nibble` (only the index's low 5 bits count and
+//         lanes 16..31 repeat the table, so the nibble needs no mask), then
+//         mul_rn by the block's absmax.
+// Each pair of values becomes one register of x's dtype (one cvt).
 //
 // A block is 8 warps (128 rows) and one K slice (split-K when there are too
 // few row blocks to fill the GPU); x is staged kChunk k at a time.
 #include <algorithm>
 #include <cstdint>
+#include "../common/fast_div.cuh"
 #include "../gemm/gemm_tensorcore.cuh"
 #include "qgemm.h"
 #include "w4_common.cuh"
@@ -46,79 +66,185 @@ constexpr int kStep = 128;                   // k per warp step: 4 lanes x 32 co
 constexpr int kChunk = 1024;                 // k of x held in shared memory at once
 constexpr int kStepsPerChunk = kChunk / kStep;
 constexpr int kXLd = kChunk + 16;            // T per token row: + 8 words makes the fragment reads conflict-free
+// Blocks resident per SM, which the plan sizes the grid for: 3 x 8 warps at
+// <= 85 registers (4 would force spills into the dequantization).
+constexpr int kMinBlocksPerSm = 3;
 
 // Shared-memory position of element a (0..127) of a step: fragment order,
 // [mma s][lane t][4 consecutive k].
 __device__ __forceinline__ int frag_pos(int a) { return ((a >> 2) & 7) * 16 + (a >> 5) * 4 + (a & 3); }
 
-// One lane's share of a step for one weight row: 32 codes and their group.
+// One lane's share of a step for one weight row, as loaded: 32 codes and the
+// raw parameters of their group (int4: scale, zero; NF4: absmax, or under
+// double quantization the absmax code and its second-level scale).
 struct Chunk {
   uint4 q;
-  float scale, bias;  // int4: value = (2^23 + nibble') - bias, bias = 2^23 + zero (8 when symmetric)
+  float s;     // int4 scale / NF4 absmax / NF4 second-level scale
+  uint32_t z;  // int4 zero (f32 bits) / NF4 absmax code
 };
 
-template <bool kNf4>
-__device__ __forceinline__ Chunk load_chunk(const W4Args& p, const W4Tables& tab, int64_t row, int64_t kc, bool valid) {
-  Chunk c{make_uint4(0, 0, 0, 0), 0.f, 8388608.f};  // out of range: value * 0 = 0
-  if (!valid) return c;
-  c.q = __ldg(reinterpret_cast<const uint4*>(p.wq + row * (p.k / 2) + kc / 2));
-  // k < 2^31 (checked by the plan): a 32-bit division per chunk
-  const QParams q = w4_group_params(p, row * p.s_ld + uint32_t(kc) / uint32_t(p.group), tab.dyn);
-  c.scale = q.scale;
-  if (!kNf4) c.bias = add_rn(8388608.f, p.codes == W4Codes::Int4Sym ? 8.f : q.zero);
-  return c;
-}
+// What every chunk load of a thread needs, computed once.
+struct RowStream {
+  const uint4* codes;  // this lane's first chunk of the row, in 16-byte units (4 per step)
+  int64_t si0;         // row * s_ld: the row's first group index
+  bool in;             // the row exists
+};
 
-// The f32 value of nibble `nib` (0..15): dequantize()'s mul_rn(lut[nib] - zero, scale).
-// int4: magic = 0x4B000000 | 8 (symmetric: nib ^ 8 is code + 8) or 0x4B000000,
-// and (2^23 + nib') - (2^23 + zero) is code - zero exactly (all below 2^24).
-template <bool kNf4>
-__device__ __forceinline__ float code_value(uint32_t nib, float lut, uint32_t magic, const Chunk& c) {
-  if constexpr (kNf4) return mul_rn(__shfl_sync(0xffffffffu, lut, int(nib)), c.scale);
-  return mul_rn(__fsub_rn(__uint_as_float(nib ^ magic), c.bias), c.scale);
-}
-
-// Registers of MMA s from a chunk: codes k 4s + {0, 1} and 4s + {2, 3}.
-template <typename T, bool kNf4>
-__device__ __forceinline__ void dequant_pairs(const Chunk& c, int s, float lut, uint32_t magic, uint32_t* r01,
-                                              uint32_t* r23) {
-  const uint32_t word = s < 2 ? c.q.x : s < 4 ? c.q.y : s < 6 ? c.q.z : c.q.w;
-  const uint32_t h = word >> ((s & 1) * 16);
-  *r01 = pack2<T>(code_value<kNf4>(h & 15, lut, magic, c), code_value<kNf4>((h >> 4) & 15, lut, magic, c));
-  *r23 = pack2<T>(code_value<kNf4>((h >> 8) & 15, lut, magic, c), code_value<kNf4>((h >> 12) & 15, lut, magic, c));
-}
-
-// x[:, k0 .. k0 + kChunk) into shared memory in fragment order, zeros past m
-// and k: 16-byte loads (k % 32 == 0 and x 16-byte aligned, by the plan).
-template <typename T, int kTokens>
-__device__ __forceinline__ void stage_x(T* xs, const W4Args& p, int64_t k0) {
-  constexpr int kVecs = kChunk / 8;
-  const T* gx = static_cast<const T*>(p.x);
-  for (int v = threadIdx.x; v < kTokens * kVecs; v += kThreads) {
-    const int tok = v / kVecs, a = (v % kVecs) * 8;
-    const int64_t kk = k0 + a;
-    uint4 val = make_uint4(0, 0, 0, 0);
-    if (tok < p.m && kk < p.k) val = __ldg(reinterpret_cast<const uint4*>(gx + tok * p.k + kk));
-    T* row = xs + tok * kXLd + (a / kStep) * kStep;
-    *reinterpret_cast<uint2*>(row + frag_pos(a % kStep)) = make_uint2(val.x, val.y);
-    *reinterpret_cast<uint2*>(row + frag_pos(a % kStep + 4)) = make_uint2(val.z, val.w);
+// Step st's chunk of row r; past the slice (`live` false), past k or past n
+// it is zero codes with scale 0: their x is zero (stage_x) or their outputs
+// are not stored. The codes are loaded L2 evict-first (`policy`): each is
+// read once.
+template <W4Codes kCodes>
+__device__ __forceinline__ void load_chunk(const W4Args& p, const RowStream& r, FastDiv gdiv, uint64_t policy,
+                                           int64_t st, bool live, int t, Chunk* c) {
+  const uint32_t kc = uint32_t(st) * kStep + t * 32;  // k < 2^31 (the plan)
+  if (!live || !r.in || kc >= p.k) {
+    *c = Chunk{make_uint4(0, 0, 0, 0), 0.f, 0u};
+    return;
+  }
+  c->q = load_stream_u4(r.codes + st * (kStep / 32), policy);
+  const int64_t si = r.si0 + gdiv.div(kc);
+  if constexpr (kCodes == W4Codes::Nf4) {
+    if (p.qabsmax) {
+      c->z = __ldg(p.qabsmax + si);
+      c->s = __ldg(p.absmax2 + si / kDoubleQuantBlock);
+    } else {
+      c->s = __ldg(p.scale + si);
+    }
+  } else {
+    c->s = __ldg(p.scale + si);
+    if constexpr (kCodes == W4Codes::Int4Asym) c->z = __float_as_uint(__ldg(p.zero + si));
   }
 }
 
-template <typename T, int kNT, bool kNf4, typename Out>
-__global__ void __launch_bounds__(kThreads) w4_gemv_kernel(W4Args p, float* part, DynamicMap map) {
+// 2^(23 - 4j), whose ulp is 2^(-4j): nibble j of a half-word ORed into its
+// mantissa adds exactly the nibble.
+template <int j>
+__device__ __forceinline__ constexpr uint32_t magic_bits() { return uint32_t(150 - 4 * j) << 23; }
+
+// A chunk's group parameters, from the raw loads.
+struct Group {
+  float scale;
+  float bias[4];  // Int4Asym: 2^(23 - 4j) + zero, for nibble j of a half-word
+};
+
+template <W4Codes kCodes>
+__device__ __forceinline__ Group group_of(const W4Args& p, const Chunk& c, const W4Tables& tab, float offset) {
+  Group g;
+  g.scale = c.s;
+  if constexpr (kCodes == W4Codes::Nf4) {
+    if (p.qabsmax) g.scale = add_rn(mul_rn(tab.dyn[c.z], c.s), offset);
+  } else if constexpr (kCodes == W4Codes::Int4Asym) {
+    g.bias[0] = add_rn(__uint_as_float(magic_bits<0>()), __uint_as_float(c.z));
+    g.bias[1] = add_rn(__uint_as_float(magic_bits<1>()), __uint_as_float(c.z));
+    g.bias[2] = add_rn(__uint_as_float(magic_bits<2>()), __uint_as_float(c.z));
+    g.bias[3] = add_rn(__uint_as_float(magic_bits<3>()), __uint_as_float(c.z));
+  }
+  return g;
+}
+
+// What the launch fixes for every thread: the group-index division, and the
+// OR / XOR constants that turn nibble j (0..3) of a half-word, masked in
+// place, into the f32 2^(23 - 4j) + nibble (Int4Asym) or 2^(23 - 4j) +
+// (nibble ^ 8) = 2^(23 - 4j) + code + 8 (Int4Sym, two's complement nibbles).
+// The constants come in as arguments, so in registers: ptxas folds compile-
+// time ones into immediates and, a LOP3 taking one immediate, would then
+// split each mask-and-merge in two.
+struct GemvConsts {
+  FastDiv group;
+  uint32_t merge[4];
+};
+
+GemvConsts gemv_consts(const W4Args& a) {
+  GemvConsts c;
+  c.group = FastDiv(uint32_t(a.group));
+  for (int j = 0; j < 4; ++j)
+    c.merge[j] = (uint32_t(150 - 4 * j) << 23) | (a.codes == W4Codes::Int4Sym ? 8u << (4 * j) : 0u);
+  return c;
+}
+
+// The f32 value of nibble j (0..3) of half-word h (bits 0..15 of `h`; NF4's
+// shuffle reads index bits 0..4 only, and the table repeats past lane 15).
+template <W4Codes kCodes, int j>
+__device__ __forceinline__ float code_value(uint32_t h, const Group& g, float lut, const uint32_t (&merge)[4]) {
+  if constexpr (kCodes == W4Codes::Nf4) {
+    return mul_rn(__shfl_sync(0xffffffffu, lut, int(h >> (4 * j))), g.scale);
+  } else {
+    const float v = __uint_as_float((h & (15u << (4 * j))) ^ merge[j]);
+    const float bias = kCodes == W4Codes::Int4Sym ? __uint_as_float(magic_bits<j>()) + 8.f : g.bias[j];
+    return mul_rn(__fsub_rn(v, bias), g.scale);
+  }
+}
+
+// Registers of MMA s from a chunk: codes k 4s + {0, 1} and 4s + {2, 3}.
+template <typename T, W4Codes kCodes>
+__device__ __forceinline__ void dequant_pairs(const Chunk& c, const Group& g, int s, float lut,
+                                              const uint32_t (&merge)[4], uint32_t* r01, uint32_t* r23) {
+  const uint32_t word = s < 2 ? c.q.x : s < 4 ? c.q.y : s < 6 ? c.q.z : c.q.w;
+  const uint32_t h = (s & 1) ? word >> 16 : word;  // bits above 15 are masked off (int4) or ignored (NF4)
+  *r01 = pack2<T>(code_value<kCodes, 0>(h, g, lut, merge), code_value<kCodes, 1>(h, g, lut, merge));
+  *r23 = pack2<T>(code_value<kCodes, 2>(h, g, lut, merge), code_value<kCodes, 3>(h, g, lut, merge));
+}
+
+// x[:, k0 .. k0 + kChunk) into shared memory in fragment order, zeros past m
+// and k: 16-byte loads (k % 32 == 0 and x 16-byte aligned, by the plan), all
+// of a thread's issued before any is stored.
+template <typename T, int kTokens>
+__device__ __forceinline__ void stage_x(T* xs, const W4Args& p, int64_t k0) {
+  constexpr int kVecs = kChunk / 8, kPerThread = kTokens * kVecs / kThreads;
+  static_assert(kTokens * kVecs % kThreads == 0, "whole vectors per thread");
+  const T* gx = static_cast<const T*>(p.x);
+  constexpr int kBatch = kPerThread < 4 ? kPerThread : 4;  // loads in flight, bounded for register pressure
+#pragma unroll
+  for (int i0 = 0; i0 < kPerThread; i0 += kBatch) {
+    uint4 val[kBatch];
+#pragma unroll
+    for (int i = 0; i < kBatch; ++i) {
+      const int v = threadIdx.x + (i0 + i) * kThreads, tok = v / kVecs;
+      const int64_t kk = k0 + (v % kVecs) * 8;
+      val[i] = tok < p.m && kk < p.k ? __ldg(reinterpret_cast<const uint4*>(gx + tok * p.k + kk)) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int i = 0; i < kBatch; ++i) {
+      const int v = threadIdx.x + (i0 + i) * kThreads, tok = v / kVecs, a = (v % kVecs) * 8;
+      T* row = xs + tok * kXLd + (a / kStep) * kStep;
+      *reinterpret_cast<uint2*>(row + frag_pos(a % kStep)) = make_uint2(val[i].x, val[i].y);
+      *reinterpret_cast<uint2*>(row + frag_pos(a % kStep + 4)) = make_uint2(val[i].z, val[i].w);
+    }
+  }
+}
+
+template <typename T, int kNT, W4Codes kCodes, typename Out>
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm) w4_gemv_kernel(W4Args p, float* part, DynamicMap map, GemvConsts cs) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   constexpr int kTokens = 8 * kNT;
   __shared__ W4Tables tab;
   __shared__ __align__(16) T xs[kTokens * kXLd];
-  tab.fill(p, map);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-  const int64_t row_a = int64_t(blockIdx.x) * kRowsPerBlock + warp * kRowsPerWarp + g, row_b = row_a + 8;
-  const bool in_a = row_a < p.n, in_b = row_b < p.n;
-  const float lut = kNf4 ? nf4_value(lane & 15) : 0.f;
-  const uint32_t magic = 0x4B000000u | (p.codes == W4Codes::Int4Sym ? 8u : 0u);
+  const int64_t row_a = int64_t(blockIdx.x) * kRowsPerBlock + warp * kRowsPerWarp + g;
   int64_t s0, s1;
   split_range(ceil_div(p.k, kStep), gridDim.y, blockIdx.y, &s0, &s1);
+  RowStream rows[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int64_t row = row_a + 8 * r;
+    rows[r].in = row < p.n;
+    rows[r].codes = reinterpret_cast<const uint4*>(p.wq + (rows[r].in ? row : 0) * (p.k / 2)) + t;
+    rows[r].si0 = row * p.s_ld;
+  }
+
+  const uint64_t policy = l2_evict_first();
+  // Register double buffer: step st + 1's chunks load while st computes; the
+  // first are requested before anything else waits.
+  Chunk next[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) load_chunk<kCodes>(p, rows[r], cs.group, policy, s0, s0 < s1, t, &next[r]);
+
+  tab.fill(p, map);  // ends in __syncthreads
+  constexpr bool kNf4 = kCodes == W4Codes::Nf4;
+  const float lut = kNf4 ? nf4_value(lane & 15) : 0.f;
+  const float offset = kNf4 && p.qabsmax ? __ldg(p.offset) : 0.f;
+  const uint32_t(&merge)[4] = cs.merge;
 
   float acc[kNT][4];
 #pragma unroll
@@ -129,31 +255,23 @@ __global__ void __launch_bounds__(kThreads) w4_gemv_kernel(W4Args p, float* part
     __syncthreads();  // the previous chunk's fragment reads are done
     stage_x<T, kTokens>(xs, p, c0 * kStep);
     __syncthreads();
-    // Register double buffer: the next step's chunks load while this one computes.
-    auto load = [&](int64_t st, Chunk* ca, Chunk* cb) {
-      const int64_t kc = st * kStep + t * 32;
-      *ca = load_chunk<kNf4>(p, tab, row_a, kc, in_a && kc < p.k);
-      *cb = load_chunk<kNf4>(p, tab, row_b, kc, in_b && kc < p.k);
-    };
-    Chunk ca, cb;
-    load(c0, &ca, &cb);
     for (int64_t st = c0; st < c1; ++st) {
-      Chunk na = ca, nb = cb;
-      if (st + 1 < c1) load(st + 1, &na, &nb);
+      const Chunk ca = next[0], cb = next[1];
+#pragma unroll
+      for (int r = 0; r < 2; ++r) load_chunk<kCodes>(p, rows[r], cs.group, policy, st + 1, st + 1 < s1, t, &next[r]);
+      const Group ga = group_of<kCodes>(p, ca, tab, offset), gb = group_of<kCodes>(p, cb, tab, offset);
       const T* xstep = xs + (st - c0) * kStep + t * 4;
 #pragma unroll
       for (int s = 0; s < 8; ++s) {
         uint32_t a[4];
-        dequant_pairs<T, kNf4>(ca, s, lut, magic, &a[0], &a[2]);
-        dequant_pairs<T, kNf4>(cb, s, lut, magic, &a[1], &a[3]);
+        dequant_pairs<T, kCodes>(ca, ga, s, lut, merge, &a[0], &a[2]);
+        dequant_pairs<T, kCodes>(cb, gb, s, lut, merge, &a[1], &a[3]);
 #pragma unroll
         for (int j = 0; j < kNT; ++j) {
           const uint2 b = *reinterpret_cast<const uint2*>(xstep + (g + 8 * j) * kXLd + s * 16);
           mma_16816<T>(acc[j], a, b.x, b.y);
         }
       }
-      ca = na;
-      cb = nb;
     }
   }
 
@@ -162,7 +280,7 @@ __global__ void __launch_bounds__(kThreads) w4_gemv_kernel(W4Args p, float* part
   for (int j = 0; j < kNT; ++j)
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      const int64_t col = e < 2 ? row_a : row_b, tok = 8 * j + 2 * t + (e & 1);
+      const int64_t col = row_a + (e < 2 ? 0 : 8), tok = 8 * j + 2 * t + (e & 1);
       if (col >= p.n || tok >= p.m) continue;
       if (gridDim.y == 1) store_epilogue<Out>(p.ep, p.n, tok, col, acc[j][e]);
       else part[(int64_t(blockIdx.y) * p.m + tok) * p.n + col] = acc[j][e];
@@ -170,15 +288,15 @@ __global__ void __launch_bounds__(kThreads) w4_gemv_kernel(W4Args p, float* part
 #endif
 }
 
-template <typename T, int kNT, bool kNf4>
+template <typename T, int kNT, W4Codes kCodes>
 cudaError_t launch(const W4Args& a, const Plan& pl, float* part, cudaStream_t stream) {
   return dispatch_out(a.ep.out_dtype, false, [&](auto otag) -> cudaError_t {
     using Out = decltype(otag);
     if constexpr (std::is_same<Out, int32_t>::value) {
       return cudaErrorInvalidValue;
     } else {
-      w4_gemv_kernel<T, kNT, kNf4, Out><<<dim3(unsigned(pl.tiles), unsigned(pl.splits)), kThreads, 0, stream>>>(
-          a, part, dynamic_map());
+      w4_gemv_kernel<T, kNT, kCodes, Out><<<dim3(unsigned(pl.tiles), unsigned(pl.splits)), kThreads, 0, stream>>>(
+          a, part, dynamic_map(), gemv_consts(a));
       return cudaGetLastError();
     }
   });
@@ -186,7 +304,12 @@ cudaError_t launch(const W4Args& a, const Plan& pl, float* part, cudaStream_t st
 
 template <typename T, int kNT>
 cudaError_t launch_codes(const W4Args& a, const Plan& pl, float* part, cudaStream_t stream) {
-  return a.codes == W4Codes::Nf4 ? launch<T, kNT, true>(a, pl, part, stream) : launch<T, kNT, false>(a, pl, part, stream);
+  switch (a.codes) {
+    case W4Codes::Int4Sym: return launch<T, kNT, W4Codes::Int4Sym>(a, pl, part, stream);
+    case W4Codes::Int4Asym: return launch<T, kNT, W4Codes::Int4Asym>(a, pl, part, stream);
+    case W4Codes::Nf4: return launch<T, kNT, W4Codes::Nf4>(a, pl, part, stream);
+  }
+  return cudaErrorInvalidValue;
 }
 
 }  // namespace
@@ -197,9 +320,10 @@ bool w4_gemv_plan(const W4Args& a, int ptx, int sm_count, Plan* pl) {
   if (!aligned_to(a.x, 16) || !aligned_to(a.wq, 16)) return false;
   const int64_t row_blocks = ceil_div(a.n, kRowsPerBlock), steps = ceil_div(a.k, kStep);
   if (row_blocks > 0x7fffffff) return false;
-  // Four blocks per SM (each keeps 8 warps x 1 KB of weight in flight), each
-  // K slice at least 4 steps; splits recomputed so that no slice is empty.
-  int64_t splits = ceil_div(4 * int64_t(sm_count), row_blocks);
+  // One wave of kMinBlocksPerSm blocks per SM (each keeps 8 warps x 1 KB of
+  // weight in flight), each K slice at least 4 steps; splits recomputed so
+  // that no slice is empty.
+  int64_t splits = ceil_div(kMinBlocksPerSm * int64_t(sm_count), row_blocks);
   splits = std::min<int64_t>(std::min<int64_t>(splits, 32), std::max<int64_t>(1, steps / 4));
   splits = std::max<int64_t>(1, splits);
   splits = ceil_div(steps, ceil_div(steps, splits));
