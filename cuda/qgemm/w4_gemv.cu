@@ -83,11 +83,14 @@ struct Chunk {
   uint32_t z;  // int4 zero (f32 bits) / NF4 absmax code
 };
 
-// What every chunk load of a thread needs, computed once.
+// What every chunk load of a thread needs, computed once, as 32-bit offsets
+// from the argument pointers (the plan bounds them): 64-bit pointers held
+// per row did not fit the register budget, and ptxas recomputed them from
+// the arguments on every step.
 struct RowStream {
-  const uint4* codes;  // this lane's first chunk of the row, in 16-byte units (4 per step)
-  int64_t si0;         // row * s_ld: the row's first group index
-  bool in;             // the row exists
+  uint32_t chunk0;  // this lane's first chunk of the row, in 16-byte units of wq (4 per step)
+  uint32_t si0;     // row * s_ld: the row's first group index
+  bool in;          // the row exists
 };
 
 // Step st's chunk of row r; past the slice (`live` false), past k or past n
@@ -102,8 +105,8 @@ __device__ __forceinline__ void load_chunk(const W4Args& p, const RowStream& r, 
     *c = Chunk{make_uint4(0, 0, 0, 0), 0.f, 0u};
     return;
   }
-  c->q = load_stream_u4(r.codes + st * (kStep / 32), policy);
-  const int64_t si = r.si0 + gdiv.div(kc);
+  c->q = load_stream_u4(reinterpret_cast<const uint4*>(p.wq) + (r.chunk0 + uint32_t(st) * (kStep / 32)), policy);
+  const uint32_t si = r.si0 + gdiv.div(kc);
   if constexpr (kCodes == W4Codes::Nf4) {
     if (p.qabsmax) {
       c->z = __ldg(p.qabsmax + si);
@@ -229,8 +232,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm) w4_gemv_kernel(W4Ar
   for (int r = 0; r < 2; ++r) {
     const int64_t row = row_a + 8 * r;
     rows[r].in = row < p.n;
-    rows[r].codes = reinterpret_cast<const uint4*>(p.wq + (rows[r].in ? row : 0) * (p.k / 2)) + t;
-    rows[r].si0 = row * p.s_ld;
+    rows[r].chunk0 = uint32_t((rows[r].in ? row : 0) * (p.k / 32) + t);
+    rows[r].si0 = uint32_t(row * p.s_ld);
   }
 
   const uint64_t policy = l2_evict_first();
@@ -320,6 +323,8 @@ bool w4_gemv_plan(const W4Args& a, int ptx, int sm_count, Plan* pl) {
   if (!aligned_to(a.x, 16) || !aligned_to(a.wq, 16)) return false;
   const int64_t row_blocks = ceil_div(a.n, kRowsPerBlock), steps = ceil_div(a.k, kStep);
   if (row_blocks > 0x7fffffff) return false;
+  // 32-bit offsets (RowStream): 16-byte chunks of the codes, group indices.
+  if (a.n * (a.k / 32) >= (int64_t(1) << 32) || a.n * a.s_ld + a.k / a.group >= (int64_t(1) << 32)) return false;
   // One wave of kMinBlocksPerSm blocks per SM (each keeps 8 warps x 1 KB of
   // weight in flight), each K slice at least 4 steps; splits recomputed so
   // that no slice is empty.
