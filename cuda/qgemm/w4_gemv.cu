@@ -121,9 +121,9 @@ __device__ __forceinline__ void load_chunk(const W4Args& p, const RowStream& r, 
 }
 
 // 2^(23 - 4j), whose ulp is 2^(-4j): nibble j of a half-word ORed into its
-// mantissa adds exactly the nibble.
-template <int j>
-__device__ __forceinline__ constexpr uint32_t magic_bits() { return uint32_t(150 - 4 * j) << 23; }
+// mantissa adds exactly the nibble. (The kernel and gemv_consts' merge
+// constants both build on it.)
+__host__ __device__ __forceinline__ constexpr uint32_t magic_bits(int j) { return uint32_t(150 - 4 * j) << 23; }
 
 // A chunk's group parameters, from the raw loads.
 struct Group {
@@ -138,10 +138,8 @@ __device__ __forceinline__ Group group_of(const W4Args& p, const Chunk& c, const
   if constexpr (kCodes == W4Codes::Nf4) {
     if (p.qabsmax) g.scale = add_rn(mul_rn(tab.dyn[c.z], c.s), offset);
   } else if constexpr (kCodes == W4Codes::Int4Asym) {
-    g.bias[0] = add_rn(__uint_as_float(magic_bits<0>()), __uint_as_float(c.z));
-    g.bias[1] = add_rn(__uint_as_float(magic_bits<1>()), __uint_as_float(c.z));
-    g.bias[2] = add_rn(__uint_as_float(magic_bits<2>()), __uint_as_float(c.z));
-    g.bias[3] = add_rn(__uint_as_float(magic_bits<3>()), __uint_as_float(c.z));
+#pragma unroll
+    for (int j = 0; j < 4; ++j) g.bias[j] = add_rn(__uint_as_float(magic_bits(j)), __uint_as_float(c.z));
   }
   return g;
 }
@@ -162,7 +160,7 @@ GemvConsts gemv_consts(const W4Args& a) {
   GemvConsts c;
   c.group = FastDiv(uint32_t(a.group));
   for (int j = 0; j < 4; ++j)
-    c.merge[j] = (uint32_t(150 - 4 * j) << 23) | (a.codes == W4Codes::Int4Sym ? 8u << (4 * j) : 0u);
+    c.merge[j] = magic_bits(j) | (a.codes == W4Codes::Int4Sym ? 8u << (4 * j) : 0u);
   return c;
 }
 
@@ -174,7 +172,7 @@ __device__ __forceinline__ float code_value(uint32_t h, const Group& g, float lu
     return mul_rn(__shfl_sync(0xffffffffu, lut, int(h >> (4 * j))), g.scale);
   } else {
     const float v = __uint_as_float((h & (15u << (4 * j))) ^ merge[j]);
-    const float bias = kCodes == W4Codes::Int4Sym ? __uint_as_float(magic_bits<j>()) + 8.f : g.bias[j];
+    const float bias = kCodes == W4Codes::Int4Sym ? __uint_as_float(magic_bits(j)) + 8.f : g.bias[j];
     return mul_rn(__fsub_rn(v, bias), g.scale);
   }
 }
