@@ -23,6 +23,9 @@ const SHAPES: [number, number, number][] = [];
 for (const m of [16, 128, 4096])
   for (const [k, n] of [[768, 2304], [768, 768], [768, 6144], [3072, 768]]) SHAPES.push([m, k, n]);
 SHAPES.push([4096, 4096, 4096], [16, 8192, 8192]);
+// --shapes=16x8192x8192,4096x4096x4096 (m x k x n) times only those.
+const shapesArg = process.argv.find((a) => a.startsWith('--shapes='))?.slice(9).split(',');
+const PICKED = shapesArg ? SHAPES.filter((s) => shapesArg.includes(s.join('x'))) : SHAPES;
 
 type Kind = 'w8a8' | 'w8a8+quant' | 'w4a4' | 'w4a16' | 'nf4';
 const KINDS: Kind[] = ['w8a8', 'w8a8+quant', 'w4a4', 'w4a16', 'nf4'];
@@ -48,11 +51,11 @@ async function germMs(kind: Kind, m: number, k: number, n: number, device: strin
 export async function benchQgemmGpu(device: string): Promise<void> {
   progress('PyTorch / cuBLAS f16 and NF4 dequantize-then-cuBLAS baselines');
   const base = torchBaseline({
-    matmul: SHAPES.map(([m, k, n]) => ({ dtype: 'f16', m, k, n })),
-    nf4_matmul: SHAPES.map(([m, k, n]) => ({ m, k, n, block: 64 })),
+    matmul: PICKED.map(([m, k, n]) => ({ dtype: 'f16', m, k, n })),
+    nf4_matmul: PICKED.map(([m, k, n]) => ({ m, k, n, block: 64 })),
   });
   if (typeof base === 'string') progress(base);
-  for (const [m, k, n] of SHAPES)
+  for (const [m, k, n] of PICKED)
     for (const kind of KINDS) {
       progress(`qgemm ${kind} ${m}x${k}x${n}`);
       const ms = await germMs(kind, m, k, n, device);

@@ -1,4 +1,5 @@
-// npm run bench [-- --json] [-- --cpu-only] [-- --only=matmul|qgemm|attention|encoder|encoder-parts|lora|encoder-cpu]: every figure is a ratio to a named
+// npm run bench [-- --json] [-- --cpu-only] [-- --only=matmul|qgemm|attention|encoder|encoder-parts|lora|encoder-cpu]
+// [-- --shapes=16x8192x8192] (qgemm: m x k x n of its shapes): every figure is a ratio to a named
 // baseline measured in this same run on this same machine.
 import { devices } from '../lib/index';
 import { benchAttentionGpu } from './attention_gpu';

@@ -16,6 +16,10 @@
 //                 f32, then rounded to x's dtype (the tensor cores' input)
 //     y[i, j]   = epilogue(sum_k x[i, k] * w[j, k])   (f32 accumulation)
 //   So y equals linear(x, W.dequantize(x.dtype)) up to the f32 summation order.
+//   One exception, more exact: the few-token CUDA kernel's int4 path with one
+//   group per 128 k (w4_gemv.cu, "folded") skips the rounding to x's dtype,
+//   y[i, j] = epilogue(sum_groups scale * sum_k x[i, k] * (code - zero)), i.e.
+//   linear(x, W.dequantize('f32')) up to the f32 summation order.
 //
 //   epilogue(v) = cast(gelu?(v + bias[j]))   with exact (erf) GELU and one
 //                 rounding into out_dtype.
