@@ -9,7 +9,7 @@
 //     point and each group's f32 sums are scaled once, so y is x times
 //     dequantize()'s f32 values, without their rounding to x's dtype
 //     (fold_word below). At x[16, 8192] @ W[8192, 8192]^T on an H200 it took
-//     the kernel from ~67 to ~81-85 TFLOP/s (bench, one run each way).
+//     the bench from 67 to 79-81 TFLOP/s.
 //
 // Why tensor cores and not a CUDA-core dot product: with m tokens every
 // weight value costs m FMAs on CUDA cores, so at m = 16 an 8192^2 weight
@@ -31,7 +31,8 @@
 //
 // The loads run one step ahead (a register double buffer; a deeper ring
 // costs more registers than its latency hiding gains), without predicates
-// (load_chunk clamps its indices), and carry only raw values: the codes (L2 evict-first, read once), and the scale / zero (or the
+// (load_chunk clamps its indices), and carry only raw values: the codes (L2
+// evict-first, read once), and the scale / zero (or the
 // double-quantized NF4 code and its second-level scale) of the chunk's
 // group, whose index is a multiply-high division (FastDiv). Everything
 // derived from them is computed when the chunk is used, so no load is waited
@@ -204,11 +205,14 @@ __device__ __forceinline__ float code_value(uint32_t h, const Group& g, float lu
   }
 }
 
+// Word w (0..3) of a chunk's 16 bytes.
+__device__ __forceinline__ uint32_t word_of(const uint4& q, int w) { return w == 0 ? q.x : w == 1 ? q.y : w == 2 ? q.z : q.w; }
+
 // Registers of MMA s from a chunk: codes k 4s + {0, 1} and 4s + {2, 3}.
 template <typename T, W4Codes kCodes>
 __device__ __forceinline__ void dequant_pairs(const Chunk& c, const Group& g, int s, float lut,
                                               const uint32_t (&merge)[4], uint32_t* r01, uint32_t* r23) {
-  const uint32_t word = s < 2 ? c.q.x : s < 4 ? c.q.y : s < 6 ? c.q.z : c.q.w;
+  const uint32_t word = word_of(c.q, s >> 1);
   const uint32_t h = (s & 1) ? word >> 16 : word;  // bits above 15 are masked off (int4) or ignored (NF4)
   *r01 = pack2<T>(code_value<kCodes, 0>(h, g, lut, merge), code_value<kCodes, 1>(h, g, lut, merge));
   *r23 = pack2<T>(code_value<kCodes, 2>(h, g, lut, merge), code_value<kCodes, 3>(h, g, lut, merge));
@@ -278,8 +282,6 @@ __device__ __forceinline__ void fold_word(uint32_t q, const FoldZero& z, const u
     for (int i = 0; i < 4; ++i) d[i] = sub2<T>(mask_merge<0x000f000fu>(q >> (4 * i), merge[0]), z.lo);
   }
 }
-
-__device__ __forceinline__ uint32_t word_of(const uint4& q, int w) { return w == 0 ? q.x : w == 1 ? q.y : w == 2 ? q.z : q.w; }
 
 // x[:, k0 .. k0 + kChunk) into shared memory in fragment order, zeros past m
 // and k: 16-byte loads (k % 32 == 0 and x 16-byte aligned, by the plan), all
@@ -357,7 +359,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm) w4_gemv_kernel(W4Ar
       acc[j][e] = 0.f;
       if constexpr (kFold) total[4 * j + e][threadIdx.x] = 0.f;
     }
-  // The folded path scales grp into acc after the last step of each group.
+  // The folded path moves acc into `total` after the last step of each group.
   int64_t fold_at = kFold ? (s0 / cs.fold_steps + 1) * cs.fold_steps : 0;
 
   for (int64_t c0 = s0; c0 < s1; c0 += kStepsPerChunk) {
