@@ -67,10 +67,9 @@ bool gemm_geglu_sm90a_accepts(const GemmArgs& a) {
 cudaError_t gemm_geglu_sm90a(const GemmArgs& a, int sm_count, cudaStream_t stream) {
   using namespace gemm_detail;
   if (!gemm_geglu_sm90a_accepts(a)) return cudaErrorInvalidValue;
-  // 128-wide tiles (gate and up halves of a tile in one thread): ping-pong for
-  // short K, as the plain GEMM chooses among its 128-wide kernels.
-  const WgmmaKind kind =
-      ceil_div(a.k, 64) <= GERM_WGMMA_PINGPONG_MAX_KTILES ? WgmmaKind::PingPong128 : WgmmaKind::Cooperative128;
+  // 128-wide tiles (gate and up halves of a tile in one thread), chosen as the
+  // plain GEMM chooses among its 128-wide kernels.
+  const WgmmaKind kind = kind_128(ceil_div(a.k, 64));
   CUtensorMap map_a, map_b;
   if (!encode_operand(&map_a, a.dtype, a.a, a.m, a.k, a.lda, 1, 0, 128) ||
       !encode_operand(&map_b, a.dtype, a.b, a.n, a.k, a.ldb, 1, 0, 128))

@@ -392,10 +392,26 @@ inline bool encode_operand(CUtensorMap* map, KDType dtype, const void* ptr, int6
 
 enum class WgmmaKind { Cooperative128 = 1, Cooperative256 = 2, PingPong128 = 3 };
 
+// CUDA 12.4's ptxas serializes the ping-pong kernels' wgmma (its warning
+// C7514: accumulators read between the start and end of a pipeline stage);
+// 13.0's does not. Built with nvcc 12, those shapes take the cooperative
+// 128-wide kernel instead, which 12.4 compiles as well as 13.0 does.
+#if defined(__CUDACC_VER_MAJOR__) && __CUDACC_VER_MAJOR__ >= 13
+constexpr bool kPingPongCompilesWell = true;
+#else
+constexpr bool kPingPongCompilesWell = false;
+#endif
+
+// The 128-wide kernel for `ktiles` k-tiles: ping-pong when K is short (few
+// k-tiles per tile, so the epilogue is a large share of it).
+inline WgmmaKind kind_128(int64_t ktiles) {
+  return kPingPongCompilesWell && ktiles <= GERM_WGMMA_PINGPONG_MAX_KTILES ? WgmmaKind::PingPong128
+                                                                           : WgmmaKind::Cooperative128;
+}
+
 // The cooperative 128 x 256 kernel unless 128-wide tiles leave the last wave
-// less empty (counting a 256-wide tile as ~1.8 of the 128-wide ones); 128-wide
-// tiles run ping-pong when K is short (few k-tiles per tile, so the epilogue is
-// a large share of it). GERM_WGMMA_FORCE pins one.
+// less empty (counting a 256-wide tile as ~1.8 of the 128-wide ones), else
+// kind_128's. GERM_WGMMA_FORCE pins one.
 inline WgmmaKind choose_wgmma_kind(int64_t m, int64_t n, int64_t batch, int64_t ktiles, int sm_count) {
   if (GERM_WGMMA_FORCE != 0) return static_cast<WgmmaKind>(GERM_WGMMA_FORCE);
   auto cost = [&](int bn, double width) {
@@ -403,14 +419,15 @@ inline WgmmaKind choose_wgmma_kind(int64_t m, int64_t n, int64_t batch, int64_t 
     return static_cast<double>(ceil_div(tiles, sm_count)) * width;
   };
   if (cost(256, 1.8) <= cost(128, 1.0)) return WgmmaKind::Cooperative256;
-  return ktiles <= GERM_WGMMA_PINGPONG_MAX_KTILES ? WgmmaKind::PingPong128 : WgmmaKind::Cooperative128;
+  return kind_128(ktiles);
 }
 
 // f(traits{}) with the traits of `kind` for operand type T.
 template <typename T, class F>
 cudaError_t with_wgmma_traits(WgmmaKind kind, F&& f) {
   if (kind == WgmmaKind::Cooperative256) return f(Wgmma256<T>{});
-  if (kind == WgmmaKind::PingPong128) return f(Wgmma128PingPong<T>{});
+  if constexpr (kPingPongCompilesWell)
+    if (kind == WgmmaKind::PingPong128) return f(Wgmma128PingPong<T>{});
   return f(Wgmma128<T>{});
 }
 
