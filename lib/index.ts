@@ -5,9 +5,12 @@ export { Tensor, leakedTensors } from './tensor';
 export * from './ops';
 export {
   type BuildInfo,
+  type CudaDeviceReport,
   type GpuInfo,
+  type GpuStatus,
   type MemoryStats,
   buildInfo,
+  cudaDeviceReport,
   defaultDevice,
   devices,
   emptyCache,
@@ -16,6 +19,7 @@ export {
   setNumThreads,
   synchronize,
 } from './devices';
+export { type DeviceCheck, type DoctorOptions, type DoctorReport, doctor } from './doctor';
 export { alibiSlopes } from './alibi';
 export {
   type AttentionGate,

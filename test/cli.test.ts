@@ -2,12 +2,12 @@
 // random model folder, and checked against GermModel called directly.
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../lib/cli/main';
 import { GermModel } from '../lib/model/germ_model';
 import type { Classification } from '../lib/model/types';
+import { germ } from './helpers/cli';
 import { tempFiles } from './helpers/files';
 import { type TinyModel, createTinyModel, randomDna } from './helpers/tiny_model';
 
@@ -22,23 +22,6 @@ const LABELS = ['0', '1', '1', '0', '1'];
 function fasta(records = RECORDS): string {
   // 30 bases per line, so longer records span several lines.
   return records.map((r) => `>${r.id} test record\n${r.sequence.match(/.{1,30}/g)!.join('\n')}\n`).join('');
-}
-
-function collector(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
-
-async function germ(args: string[], stdin: Readable = Readable.from([])): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = collector(), err = collector();
-  const code = await main(args, { stdout: out.stream, stderr: err.stream, stdin });
-  return { code, stdout: out.text(), stderr: err.text() };
 }
 
 function expectClose(actual: number[], expected: Float32Array): void {

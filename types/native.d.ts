@@ -37,10 +37,30 @@ export interface NativeMemoryStats {
   deviceAllocCalls: number;
 }
 
+/** Why a GPU is or is not used (cpp/backend/cuda_status.h). */
+export type NativeGpuStatus = 'ok' | 'no-cuda-build' | 'no-driver' | 'driver-too-old' | 'no-device' | 'unsupported-gpu';
+
 export interface NativeBuildInfo {
   cuda: boolean;
   cudaArchitectures: string;
+  /** As the driver reports, usable or not. */
   cudaDeviceCount: number;
+  /** The CUDA runtime built in, '12.4'; null without CUDA. */
+  cudaRuntimeVersion: string | null;
+  /** The newest CUDA the driver supports, '13.0'; null without a driver. */
+  driverCudaVersion: string | null;
+  gpuStatus: NativeGpuStatus;
+  /** Why no GPU is used; null when gpuStatus is 'ok'. */
+  gpuReason: string | null;
+  /** The CPU kernels in use: 'avx2+fma' or 'generic'. */
+  cpuIsa: string;
+}
+
+/** A driver-visible CUDA device, usable or not. */
+export interface NativeCudaDeviceReport extends NativeDeviceInfo {
+  usable: boolean;
+  /** Why this binary cannot use it; null when usable. */
+  reason: string | null;
 }
 
 export interface NativeAttentionOptions {
@@ -93,7 +113,10 @@ export interface NativeAddon {
   NativeTensor: Function;
   setErrorClass(ctor: new (message: string, code: never) => Error): void;
   buildInfo(): NativeBuildInfo;
+  /** The CPU, then each usable CUDA device. */
   devices(): NativeDeviceInfo[];
+  /** Every CUDA device the driver lists, usable or not. */
+  cudaDeviceReport(): NativeCudaDeviceReport[];
   memoryStats(device: string): NativeMemoryStats;
   emptyCache(device: string): void;
   setNumThreads(n: number): void;

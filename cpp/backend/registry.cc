@@ -6,8 +6,8 @@
 #include <thread>
 #include "../core/backend.h"
 #include "cpu_backend.h"
+#include "cuda_status.h"
 #ifdef GERM_WITH_CUDA
-#include <cuda_runtime_api.h>
 #include "../cuda/cuda_backend.h"
 #endif
 
@@ -31,23 +31,7 @@ bool built_with_cuda() {
 #endif
 }
 
-int cuda_device_count() {
-#ifdef GERM_WITH_CUDA
-  // The runtime is linked statically and loads libcuda.so lazily: without a
-  // driver this returns an error, which means no device, never a crash.
-  static const int count = [] {
-    int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
-      cudaGetLastError();
-      n = 0;
-    }
-    return n;
-  }();
-  return count;
-#else
-  return 0;
-#endif
-}
+int cuda_device_count() { return cuda_status().device_count; }
 
 Backend& backend_for(Device device) {
   std::lock_guard<std::mutex> lock(g_mu);
@@ -56,13 +40,9 @@ Backend& backend_for(Device device) {
     if (!b) b = new CpuBackend();
     return *b;
   }
-  const int count = cuda_device_count();
-  if (device.index < 0 || device.index >= count) {
-    std::string why = !built_with_cuda()  ? "this build of germ has no CUDA support"
-                      : count == 0       ? "no CUDA device is visible (no GPU, no driver, or CUDA_VISIBLE_DEVICES)"
-                                          : std::to_string(count) + " CUDA device(s) present";
+  // The status says why: no driver, a driver too old, a GPU not in the binary ...
+  if (const std::string why = cuda_status().why_not(device.index); !why.empty())
     throw GermError(ErrorCode::Device, "device " + device.str() + " is not available: " + why);
-  }
 #ifdef GERM_WITH_CUDA
   Backend*& b = slot(1 + static_cast<size_t>(device.index));
   if (!b) b = new CudaBackend(device.index);
@@ -87,23 +67,8 @@ std::vector<DeviceInfo> list_devices() {
   cpu.name = "cpu";
   cpu.multiprocessors = static_cast<int>(std::thread::hardware_concurrency());
   out.push_back(cpu);
-#ifdef GERM_WITH_CUDA
-  for (int i = 0; i < cuda_device_count(); ++i) {
-    cudaDeviceProp prop{};
-    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) {
-      cudaGetLastError();
-      continue;
-    }
-    DeviceInfo d;
-    d.device = "cuda:" + std::to_string(i);
-    d.name = prop.name;
-    d.cc_major = prop.major;
-    d.cc_minor = prop.minor;
-    d.total_memory = static_cast<int64_t>(prop.totalGlobalMem);
-    d.multiprocessors = prop.multiProcessorCount;
-    out.push_back(d);
-  }
-#endif
+  for (const CudaDeviceStatus& d : cuda_status().devices)
+    if (d.usable) out.push_back(d.info);
   return out;
 }
 

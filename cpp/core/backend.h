@@ -133,14 +133,15 @@ class Backend {
 };
 
 // The backend of a device, created on first use. Throws ERR_DEVICE for a
-// device that does not exist (or any CUDA device in a CPU-only build).
+// CUDA device that does not exist or cannot run this binary, saying why
+// (cpp/backend/cuda_status.h).
 Backend& backend_for(Device device);
 // Backends created so far (for draining at shutdown).
 std::vector<Backend*> live_backends();
 
-// What hardware is here: the CPU first, then each CUDA device.
+// What hardware is here: the CPU first, then each usable CUDA device.
 std::vector<DeviceInfo> list_devices();
-int cuda_device_count();     // 0 without a driver, a device or CUDA support
+int cuda_device_count();     // as the driver reports (usable or not); 0 without a driver, a device or CUDA support
 bool built_with_cuda();
 
 }  // namespace germ

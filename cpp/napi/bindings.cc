@@ -278,26 +278,6 @@ Napi::Value synchronize(Info info) {
   return promise;
 }
 
-Napi::Value devices(Info info) {
-  Napi::Env env = info.Env();
-  const auto list = list_devices();
-  Napi::Array out = Napi::Array::New(env, list.size());
-  for (size_t i = 0; i < list.size(); ++i) {
-    const DeviceInfo& d = list[i];
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("device", d.device);
-    o.Set("name", d.name);
-    Napi::Array cc = Napi::Array::New(env, 2);
-    cc.Set(0u, d.cc_major);
-    cc.Set(1u, d.cc_minor);
-    o.Set("computeCapability", cc);
-    o.Set("totalMemory", static_cast<double>(d.total_memory));
-    o.Set("multiprocessors", d.multiprocessors);
-    out.Set(static_cast<uint32_t>(i), o);
-  }
-  return out;
-}
-
 Napi::Value memory_stats(Info info) {
   Napi::Env env = info.Env();
   return guarded(env, [&] {
@@ -338,19 +318,6 @@ Napi::Value set_error_class(Info info) {
   return info.Env().Undefined();
 }
 
-Napi::Value build_info(Info info) {
-  Napi::Env env = info.Env();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("cuda", built_with_cuda());
-#ifdef GERM_CUDA_ARCHS
-  o.Set("cudaArchitectures", GERM_CUDA_ARCHS);
-#else
-  o.Set("cudaArchitectures", "");
-#endif
-  o.Set("cudaDeviceCount", cuda_device_count());
-  return o;
-}
-
 }  // namespace
 
 void register_bindings(Napi::Env env, Napi::Object exports) {
@@ -364,15 +331,16 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
       {"addLayerNorm", add_layer_norm}, {"embedding", embedding},
       {"geglu", geglu}, {"linearGeglu", linear_geglu},
       {"attentionForward", attention_forward}, {"attentionBackward", attention_backward},
-      {"synchronize", synchronize},  {"devices", devices},
+      {"synchronize", synchronize},
       {"memoryStats", memory_stats}, {"emptyCache", empty_cache},
       {"setNumThreads", set_num_threads}, {"numThreads", num_threads},
-      {"setErrorClass", set_error_class}, {"buildInfo", build_info},
+      {"setErrorClass", set_error_class},
       {"matmulInto", matmul_into},   {"loraMerge", lora_merge},   {"loraForward", lora_forward},   {"catRows", cat_rows}};
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
   register_stats_bindings(env, exports);  // outlier statistics
   register_quant_bindings(env, exports);
   register_qgemm_bindings(env, exports);
+  register_status_bindings(env, exports);  // devices, buildInfo, cudaDeviceReport
 }
 
 }  // namespace germ::napi

@@ -7,6 +7,8 @@ void register_bindings(Napi::Env env, Napi::Object exports);
 void register_stats_bindings(Napi::Env env, Napi::Object exports);
 // quantize / dequantize / NF4 (quant_bindings.cc)
 void register_quant_bindings(Napi::Env env, Napi::Object exports);
+// devices, buildInfo, cudaDeviceReport (status_bindings.cc)
+void register_status_bindings(Napi::Env env, Napi::Object exports);
 // quantized GEMMs (qgemm_bindings.cc)
 void register_qgemm_bindings(Napi::Env env, Napi::Object exports);
 }
