@@ -9,6 +9,7 @@ export type GermErrorCode =
   | 'ERR_DISPOSED'
   | 'ERR_INTERNAL'
   | 'ERR_NO_BINARY'
+  | 'ERR_BUILD'
   | 'ERR_FORMAT';
 
 /**

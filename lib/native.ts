@@ -8,8 +8,10 @@ import type { NativeAddon } from '../types/native';
 import { GermError } from './errors';
 
 let cached: NativeAddon | undefined;
+let loadedFrom: string | undefined;
 
-function packageRoot(): string {
+/** The installed package's folder (prebuilds/, build/, scripts/). */
+export function packageRoot(): string {
   // dist/index.js (built) and lib/native.ts (tests) both sit one level down.
   return path.resolve(__dirname, '..');
 }
@@ -20,11 +22,10 @@ function explainMissing(cause: unknown): GermError {
   return new GermError(
     `germ: no native binary loads on this machine (${where}): ${detail}\n` +
       'Possible solutions:\n' +
-      '  - build it from source in the package folder: `npm run build:native`\n' +
-      '    (needs CMake >= 3.18 and a C++17 compiler; with CUDA 12+ nvcc on PATH the CUDA backend is built too;\n' +
-      '     GERM_CUDA=off builds the CPU backend alone)\n' +
-      '  - without CMake: `npx node-gyp rebuild` builds the CPU-only addon from binding.gyp\n' +
-      '  - prebuilt binaries cover linux-x64 with glibc >= 2.34; other platforms must build from source',
+      '  - build it from source: `npx germ build` (needs CMake >= 3.18 and g++ >= 10; with nvcc 12 or 13 the CUDA\n' +
+      '    backend is built too, GERM_NVCC=/path/to/nvcc picks one; `npx germ build --cuda off` builds the CPU backend alone)\n' +
+      '  - the prebuilt binary covers linux-x64 with glibc >= 2.28 (Debian 10+, Ubuntu 20.04+, RHEL 8+);\n' +
+      '    other platforms and C libraries (musl) must build from source',
     'ERR_NO_BINARY',
   );
 }
@@ -35,11 +36,23 @@ export function native(): NativeAddon {
   try {
     const explicit = process.env.GERM_NATIVE_PATH;
     const load = createRequire(path.join(packageRoot(), 'package.json'));
-    addon = explicit ? load(path.resolve(explicit)) : load('node-gyp-build')(packageRoot());
+    // node-gyp-build's resolve() is the search its load runs; the file is kept for `germ doctor`.
+    const file = explicit ? path.resolve(explicit) : (load('node-gyp-build') as NodeGypBuild).resolve(packageRoot());
+    addon = load(file) as NativeAddon;
+    loadedFrom = file;
   } catch (e) {
     throw explainMissing(e);
   }
   addon.setErrorClass(GermError);
   cached = addon;
   return addon;
+}
+
+interface NodeGypBuild {
+  resolve(dir: string): string;
+}
+
+/** The .node file native() loaded; undefined until it has loaded one. */
+export function nativePath(): string | undefined {
+  return loadedFrom;
 }

@@ -1,5 +1,5 @@
 // The README's API example must work as written: extract the ```ts blocks,
-// point `from 'germ'` at this checkout, run them, and check what they print.
+// point `from 'germ-dna'` at this checkout, run them, and check what they print.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -17,7 +17,7 @@ it('the README has TypeScript examples', () => {
 blocks.forEach((source, i) => {
   it(`README example ${i + 1} runs and prints what its comments say`, async () => {
     const body = source
-      .replace(/import\s*\{([\s\S]*?)\}\s*from\s*'germ';/g, 'const {$1} = __germ;')
+      .replace(/import\s*\{([\s\S]*?)\}\s*from\s*'germ-dna';/g, 'const {$1} = __germ;')
       .replace(/import\s*\{([\s\S]*?)\}\s*from\s*'(node:[a-z/]+)';/g, "const {$1} = __require('$2');");
     // esbuild lowers `using` into helpers placed before the code, so the
     // example's promise is handed out through __done rather than returned.
@@ -50,6 +50,7 @@ blocks.forEach((source, i) => {
     if (source.includes('saveSafetensors')) expect(printed).toEqual(['[3]', '["cls.predictions.bias"] {"format":"pt"}', 'f16']);
     if (source.includes('quantizedLinear'))
       expect(printed).toEqual(['["14.96","0.53","1.52","-10.53"]', '[14577,2080,1024,-20225]', 'f16 ["15.43","1.00","0.41","0.00"]']);
+    if (source.includes('doctor()')) expect(printed.slice(1)).toEqual(['true', 'true true']);
     if (source.includes('LoraLinear')) expect(printed).toEqual(['[7,2]', '[3,2] [2,4] [6,0]', '[3,2,0,1]', '[1,0.0079,0,1]']);
   });
 });

@@ -7,6 +7,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { GermError } from '../errors';
 import { type CliIO, type RunOptions, UsageError, classifyCommand, embedCommand, infoCommand } from './commands';
+import { type BuildOptions, buildCommand } from './build';
+import { type DoctorCliOptions, doctorCommand } from './doctor';
 import { INPUT_FORMATS } from './input';
 
 // esbuild inlines this when bundling; under vitest it is read from the checkout.
@@ -75,6 +77,22 @@ export async function main(argv: readonly string[], io: Partial<CliIO> = {}): Pr
   modelOptions(program.command('info').description("print the model's configuration")
     .argument('<model-dir>', 'folder with config.json, model.safetensors and tokenizer.json'), 'print JSON')
     .action((modelDir: string, o: RunOptions) => infoCommand(streams, modelDir, o));
+
+  program.command('doctor').summary('say whether the GPU is used, and why not')
+    .description('Print the loaded binary, its build, the driver, each GPU (usable or not, and why) and the CPU, ' +
+      'then run a small computation on each usable GPU and compare it with the CPU.')
+    .option('--cuda', 'exit 1 unless a GPU is usable (and every GPU check passes)')
+    .option('--json', 'print the report as JSON')
+    .action((o: DoctorCliOptions) => doctorCommand(streams, o));
+
+  program.command('build').summary('compile the native addon from source, in the installed package')
+    .description('Compile germ.node from source with cmake-js (CMake >= 3.18, g++ >= 10; nvcc 12 or 13 for the CUDA ' +
+      'backend, GERM_NVCC=/path/to/nvcc picks one) into the package\'s build/Release, which germ then loads instead of ' +
+      'the prebuilt binary. Compiler output goes to stderr; the new binary\'s buildInfo() to stdout.')
+    .addOption(new Option('--cuda <mode>', 'the CUDA backend: when nvcc is found, always, or never').choices(['auto', 'on', 'off']))
+    .option('--cuda-archs <list>', "CUDA architectures, e.g. '86' or '75,90' (default: 75, 80, 86, 89, 90 and PTX)")
+    .option('--jobs <n>', 'parallel compile jobs (default: all cores)', positiveInt)
+    .action((o: BuildOptions) => buildCommand(streams, o));
 
   try {
     await program.parseAsync(argv, { from: 'user' });
