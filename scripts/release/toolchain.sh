@@ -88,7 +88,10 @@ EOF
 # (ld-linux, libm.so ...) become relative so the root also serves as a
 # --sysroot from outside a chroot.
 make_root() {
-  command -v debootstrap >/dev/null || { say "installing debootstrap"; apt-get install -y -qq debootstrap >&2; }
+  if ! command -v debootstrap >/dev/null; then
+    say "installing debootstrap"
+    { apt-get update -qq && apt-get install -y -qq debootstrap; } >&2
+  fi
   rm -rf "$root"
   say "debootstrap Debian 11 (bullseye) into $root"
   debootstrap --variant=minbase --include=g++-10,libc6-dev bullseye "$root" "$mirror" > "$cache/debootstrap.log" 2>&1 ||
