@@ -47,11 +47,13 @@ g.linear(g.tensor([1, 2, 3, 4, 5, 6], [2, 3]), g.tensor([1, 0, 0, 0, 1, 0], [2, 
   console.log('linear: ok');
 });
 EOF
-printf '>seq1\nACGTAGCATCGGATCTATCTATCGACACTTGG\n>seq2\nGGCCTTAACCGGTTAACGTA\n' > seqs.fa
-smoke() {  # $1: how to run node (a path, or a chroot command line)
+# The README's main job, as written there (FASTA on stdin), and what its comment says it prints.
+smoke() {  # $1: the node binary
   $1 smoke.js
-  $1 node_modules/.bin/germ embed node_modules/germ-dna/test/fixtures/parity/softmax1 seqs.fa --device cpu > emb.tsv
-  [ "$(wc -l < emb.tsv)" = 2 ] && [ "$(head -1 emb.tsv | awk -F'\t' '{print NF}')" = 65 ] ||
+  printf '>seq1\nACGTAGCATCGGATCTATCTATCGACACTTGG\n>seq2\nGGCCTTAACCGGTTAACGTA\n' |
+    $1 node_modules/.bin/germ embed node_modules/germ-dna/test/fixtures/parity/softmax1 - > emb.tsv
+  [ "$(wc -l < emb.tsv)" = 2 ] && [ "$(head -1 emb.tsv | awk -F'\t' '{print NF}')" = 65 ] &&
+    head -1 emb.tsv | grep -q $'^seq1\t-0.5587478\t-0.5248034\t' ||
     { echo "FAIL: germ embed wrote:"; head -c 300 emb.tsv; exit 1; }
   echo "germ embed: ok ($(cut -c1-40 emb.tsv | head -1) ...)"
 }
