@@ -6,11 +6,12 @@
 // heads, dim], and `lengths` for batches of unequal lengths; or packed
 // [tokens, heads, dim] with `cuSeqlens` (DNABERT-2 unpads this way).
 import type { NativeAttentionOptions } from '../types/native';
-import { alibiSlopes } from './alibi';
+import { ALIBI_MAX_HEADS, alibiSlopes } from './alibi';
+import { boolArg, describeValue, finiteArg, oneOf, optionsArg } from './dtype';
 import { GermError } from './errors';
 import { native } from './native';
 import { linear, mul, sigmoid, sum, tensor } from './ops';
-import { Tensor } from './tensor';
+import { Tensor, handleOf, tensorArg } from './tensor';
 
 export type Normalizer = 'softmax1' | 'softmax' | 'clipped';
 
@@ -49,21 +50,34 @@ export interface AttentionSaved {
 
 const slopeCache = new Map<string, Tensor>();
 
-function slopesFor(alibi: AttentionOptions['alibi'], heads: number, device: string): Tensor | null {
-  if (!alibi) return null;
+function invalid(op: string, message: string): GermError {
+  return new GermError(`${op}: ${message}`, 'ERR_INVALID_ARGUMENT');
+}
+
+function slopesFor(op: string, alibi: AttentionOptions['alibi'], q: Tensor): Tensor | null {
+  if (alibi === undefined || alibi === null || alibi === false) return null;
   if (alibi instanceof Tensor) return alibi;
+  // No element to bias (or no heads dim: the native op names the shape): no slopes are built.
+  if (q.size === 0 || q.ndim < 3) return null;
+  const heads = q.shape[q.ndim - 2];
   if (alibi === true) {
-    const key = `${device}/${heads}`;
+    if (!(heads <= ALIBI_MAX_HEADS))
+      throw invalid(op, `alibi: true builds slopes for at most ${ALIBI_MAX_HEADS} heads, q has ${heads} heads`);
+    const key = `${q.device}/${heads}`;
     let t = slopeCache.get(key);
-    if (!t) slopeCache.set(key, (t = tensor(alibiSlopes(heads), [heads], { device })));
+    if (!t) slopeCache.set(key, (t = tensor(alibiSlopes(heads), [heads], { device: q.device })));
     return t;
   }
-  return tensor(Float32Array.from(alibi), [heads], { device });
+  if (!Array.isArray(alibi) && !(alibi instanceof Float32Array))
+    throw invalid(op, `alibi must be true, a Tensor, a number[] or a Float32Array of ${heads} slopes, got ${describeValue(alibi)}`);
+  return tensor(Float32Array.from(alibi), [heads], { device: q.device });
 }
 
 // Runs a native call with the options; slopes made for this call only are freed after.
-function withOptions<T>(q: Tensor, o: AttentionOptions, seed: number, call: (opts: NativeAttentionOptions) => T): T {
-  const opts = nativeOptions(q, o, seed);
+function withOptions<T>(op: string, q: Tensor, options: AttentionOptions | undefined, seed: number,
+  call: (opts: NativeAttentionOptions) => T): T {
+  const o = optionsArg(options, op);
+  const opts = nativeOptions(op, q, o, seed);
   try {
     return call(opts);
   } finally {
@@ -72,19 +86,28 @@ function withOptions<T>(q: Tensor, o: AttentionOptions, seed: number, call: (opt
   }
 }
 
-function nativeOptions(q: Tensor, o: AttentionOptions, seed: number): NativeAttentionOptions {
-  const heads = q.shape[q.ndim - 2];
-  if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1))
-    throw new GermError(`attention: dropout must be in [0, 1), got ${o.dropout}`, 'ERR_INVALID_ARGUMENT');
-  const clip = o.clip ?? { zeta: 1, gamma: -0.03 };
+const NORMALIZERS: readonly Normalizer[] = ['softmax1', 'softmax', 'clipped'];
+
+function nativeOptions(op: string, q: Tensor, o: AttentionOptions, seed: number): NativeAttentionOptions {
+  tensorArg(q, op, 'q');
+  if (o.dropout !== undefined && !(typeof o.dropout === 'number' && o.dropout >= 0 && o.dropout < 1))
+    throw invalid(op, `dropout must be in [0, 1), got ${describeValue(o.dropout)}`);
+  const clip = optionsArg(o.clip, op, 'clip');
+  const causal = boolArg(o.causal, op, 'causal', false);
+  for (const name of ['cuSeqlens', 'cuSeqlensK', 'lengths'] as const) {
+    const v = o[name];
+    if (v !== undefined && !Array.isArray(v) && !(v instanceof Int32Array))
+      throw invalid(op, `${name} must be a number[] or an Int32Array, got ${describeValue(v)}`);
+  }
   return {
-    normalizer: o.normalizer ?? 'softmax1',
-    scale: o.scale,
-    causal: o.causal ?? false,
-    alibiSlopes: slopesFor(o.alibi, heads, q.device)?.handle ?? null,
-    alibiSymmetric: (o.alibiMode ?? (o.causal ? 'causal' : 'symmetric')) === 'symmetric',
-    clipZeta: clip.zeta,
-    clipGamma: clip.gamma,
+    normalizer: oneOf(o.normalizer, NORMALIZERS, op, 'normalizer', 'softmax1'),
+    scale: o.scale === undefined ? undefined : finiteArg(o.scale, op, 'scale'),
+    causal,
+    alibiSlopes: slopesFor(op, o.alibi, q)?.handle ?? null,
+    alibiSymmetric: oneOf(o.alibiMode, ['symmetric', 'causal'] as const, op, 'alibiMode', causal ? 'causal' : 'symmetric')
+      === 'symmetric',
+    clipZeta: finiteArg(clip.zeta, op, 'clip.zeta', 1),
+    clipGamma: finiteArg(clip.gamma, op, 'clip.gamma', -0.03),
     dropout: o.dropout ?? 0,
     seed,
     cuSeqlens: o.cuSeqlens,
@@ -93,22 +116,28 @@ function nativeOptions(q: Tensor, o: AttentionOptions, seed: number): NativeAtte
   };
 }
 
-function seedOf(o: AttentionOptions): number {
-  if (o.seed === undefined) return Math.floor(Math.random() * 2 ** 32);
-  if (!Number.isSafeInteger(o.seed) || o.seed < 0)
-    throw new GermError(`attention: seed must be a non-negative safe integer, got ${o.seed}`, 'ERR_INVALID_ARGUMENT');
-  return o.seed;
+function checkSeed(op: string, seed: unknown, name: string): number {
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0)
+    throw invalid(op, `${name} must be a non-negative safe integer, got ${describeValue(seed)}`);
+  return seed;
+}
+
+function seedOf(op: string, options: AttentionOptions | undefined): number {
+  const o = optionsArg(options, op);
+  return o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : checkSeed(op, o.seed, 'seed');
 }
 
 /** Forward, keeping what the backward needs. */
-export function attentionForward(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): AttentionSaved {
-  const seed = seedOf(options);
-  const [out, lse] = withOptions(q, options, seed, (opts) => native().attentionForward(q.handle, k.handle, v.handle, opts));
+export function attentionForward(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): AttentionSaved {
+  const op = 'attention';
+  const seed = seedOf(op, options);
+  const [out, lse] = withOptions(op, q, options, seed, (opts) =>
+    native().attentionForward(handleOf(q, op, 'q'), handleOf(k, op, 'k'), handleOf(v, op, 'v'), opts));
   return { out: new Tensor(out), lse: new Tensor(lse), seed };
 }
 
 /** softmax1(q k^T * scale + ALiBi) v, fused: no score matrix is ever stored. */
-export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Tensor {
   const { out, lse } = attentionForward(q, k, v, options);
   lse.dispose();
   return out;
@@ -122,9 +151,13 @@ export interface AttentionGrads {
 
 /** dq, dk, dv from the saved output and log-normaliser (scores recomputed, FlashAttention-2 style). */
 export function attentionBackward(dout: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved,
-  options: AttentionOptions = {}): AttentionGrads {
-  const [dq, dk, dv] = withOptions(q, options, saved.seed, (opts) =>
-    native().attentionBackward(dout.handle, q.handle, k.handle, v.handle, saved.out.handle, saved.lse.handle, opts));
+  options?: AttentionOptions): AttentionGrads {
+  const op = 'attentionBackward';
+  const s = optionsArg(saved, op, 'saved');
+  const seed = checkSeed(op, s.seed, 'saved.seed');
+  const [dq, dk, dv] = withOptions(op, q, options, seed, (opts) =>
+    native().attentionBackward(handleOf(dout, op, 'dout'), handleOf(q, op, 'q'), handleOf(k, op, 'k'), handleOf(v, op, 'v'),
+      handleOf(s.out, op, 'saved.out'), handleOf(s.lse, op, 'saved.lse'), opts));
   return { dq: new Tensor(dq), dk: new Tensor(dk), dv: new Tensor(dv) };
 }
 
@@ -146,10 +179,19 @@ export interface GatedAttentionSaved extends AttentionSaved {
 }
 
 /** x [.., hidden] is the layer input the gate reads; q, k, v as for attention(). */
+/** The gate's tensors, checked. */
+function gateArg(op: string, gate: unknown): AttentionGate {
+  const g = optionsArg(gate as AttentionGate, op, 'gate');
+  return { weight: tensorArg(g.weight, op, 'gate.weight'), bias: tensorArg(g.bias, op, 'gate.bias') };
+}
+
 export function gatedAttentionForward(x: Tensor, q: Tensor, k: Tensor, v: Tensor, gate: AttentionGate,
-  options: AttentionOptions = {}): GatedAttentionSaved {
+  options?: AttentionOptions): GatedAttentionSaved {
+  const op = 'gatedAttentionForward';
+  tensorArg(x, op, 'x');
+  const g0 = gateArg(op, gate);
   const saved = attentionForward(q, k, v, options);
-  const logits = linear(x, gate.weight, gate.bias);
+  const logits = linear(x, g0.weight, g0.bias);
   const g = sigmoid(logits); // [.., heads]
   const gated = mul(saved.out, g.unsqueeze(-1));
   logits.dispose();
@@ -163,19 +205,27 @@ export interface GatedAttentionGrads extends AttentionGrads {
 }
 
 export function gatedAttentionBackward(dgated: Tensor, x: Tensor, q: Tensor, k: Tensor, v: Tensor, gate: AttentionGate,
-  saved: GatedAttentionSaved, options: AttentionOptions = {}): GatedAttentionGrads {
+  saved: GatedAttentionSaved, options?: AttentionOptions): GatedAttentionGrads {
+  const op = 'gatedAttentionBackward';
+  for (const [name, t] of [['dgated', dgated], ['x', x], ['q', q], ['k', k], ['v', v]] as const) tensorArg(t, op, name);
+  gate = gateArg(op, gate);
+  saved = optionsArg(saved, op, 'saved');
+  tensorArg(saved.gate, op, 'saved.gate');
+  tensorArg(saved.out, op, 'saved.out');
   const temps: Tensor[] = [];
   const keep = <T extends Tensor>(t: T): T => (temps.push(t), t);
-  const dout = keep(mul(dgated, keep(saved.gate.unsqueeze(-1))));
-  // d gate = sum over dim of dgated * out; through the sigmoid: * g (1 - g)
-  const dgate = keep(sum(keep(mul(dgated, saved.out)), -1));
-  const dlogit = keep(mul(dgate, keep(mul(saved.gate, keep(keep(saved.gate.mul(-1)).add(1))))));
-  const hidden = x.shape[x.ndim - 1], heads = gate.weight.shape[0];
-  const x2 = keep(x.reshape([-1, hidden])), dl2 = keep(dlogit.reshape([-1, heads]));
-  const grads = attentionBackward(dout, q, k, v, saved, options);
-  const dx2 = keep(dl2.matmul(gate.weight));
-  const result = { ...grads, dx: dx2.reshape(x.shape), dweight: dl2.matmul(x2, { transA: true }), dbias: sum(dl2, 0) };
-  // Queued work holds its own references: the handles can go now.
-  for (const t of temps) t.dispose();
-  return result;
+  try {
+    const dout = keep(mul(dgated, keep(saved.gate.unsqueeze(-1))));
+    // d gate = sum over dim of dgated * out; through the sigmoid: * g (1 - g)
+    const dgate = keep(sum(keep(mul(dgated, saved.out)), -1));
+    const dlogit = keep(mul(dgate, keep(mul(saved.gate, keep(keep(saved.gate.mul(-1)).add(1))))));
+    const hidden = x.shape[x.ndim - 1], heads = gate.weight.shape[0];
+    const x2 = keep(x.reshape([-1, hidden])), dl2 = keep(dlogit.reshape([-1, heads]));
+    const grads = attentionBackward(dout, q, k, v, saved, options);
+    const dx2 = keep(dl2.matmul(gate.weight));
+    return { ...grads, dx: dx2.reshape(x.shape), dweight: dl2.matmul(x2, { transA: true }), dbias: sum(dl2, 0) };
+  } finally {
+    // Queued work holds its own references: the handles can go now (or after a failure).
+    for (const t of temps) t.dispose();
+  }
 }

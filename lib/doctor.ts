@@ -3,6 +3,7 @@
 // checked against the CPU. `germ doctor` prints it (lib/cli/doctor.ts).
 import { readFileSync } from 'node:fs';
 import { type BuildInfo, type CudaDeviceReport, buildInfo, cudaDeviceReport, numThreads } from './devices';
+import { optionsArg } from './dtype';
 import { nativePath } from './native';
 import { linear, tensor } from './ops';
 import type { Tensor } from './tensor';
@@ -109,7 +110,8 @@ async function checkDevice(device: string, want: Float32Array): Promise<DeviceCh
 }
 
 /** What germ sees here and whether each usable GPU computes right. */
-export async function doctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+export async function doctor(opts?: DoctorOptions): Promise<DoctorReport> {
+  const options = optionsArg(opts, 'doctor');
   const build = buildInfo();
   const gpus = cudaDeviceReport();
   const checks: DeviceCheck[] = [];

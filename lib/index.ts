@@ -20,7 +20,7 @@ export {
   synchronize,
 } from './devices';
 export { type DeviceCheck, type DoctorOptions, type DoctorReport, doctor } from './doctor';
-export { alibiSlopes } from './alibi';
+export { ALIBI_MAX_HEADS, alibiSlopes } from './alibi';
 export {
   type AttentionGate,
   type AttentionGrads,
@@ -42,7 +42,8 @@ export {
   parseSafetensorsHeader,
   saveSafetensors,
 } from './io/safetensors';
-export { type FastaOptions, type FastaRecord, readFasta } from './io/fasta';
+export { DEFAULT_MAX_RECORD_LENGTH, type FastaOptions, type FastaRecord, readFasta } from './io/fasta';
+export { MAX_CONFIG_BYTES, MAX_TOKENIZER_BYTES } from './io/text';
 export { type CsvOptions, type CsvRecord, readCsv } from './io/csv';
 export {
   type AddedToken,
@@ -62,7 +63,7 @@ export {
   normalizeDna,
   trainBpe,
 } from './tokenizer';
-export { type AttentionNormalizer, type GermConfig, loadConfig, parseConfig } from './io/config';
+export { type AttentionNormalizer, CONFIG_LIMITS, type GermConfig, loadConfig, parseConfig } from './io/config';
 export { GermModel } from './model/germ_model';
 export type {
   Classification,
@@ -79,6 +80,7 @@ export {
   type LoraGrads,
   type LoraLinearOptions,
   type MatmulIntoOptions,
+  LORA_MAX_RANK,
   LoraLinear,
   catRows,
   loraMerge,

@@ -2,10 +2,10 @@
 // the addon, which validates shapes, dtypes and devices again and throws a
 // GermError naming the op and the shapes. Every op returns at once.
 import type { BinaryOpName, NativeTensor, ReduceOpName, UnaryOpName } from '../types/native';
-import { type DType, type HostData, checkDType } from './dtype';
+import { type DType, type HostData, boolArg, checkDType, describeValue, finiteArg, optionsArg } from './dtype';
 import { GermError } from './errors';
 import { native } from './native';
-import { Tensor } from './tensor';
+import { Tensor, dimsArg, handleOf, optionalHandle, tensorArg } from './tensor';
 
 export interface TensorOptions {
   /** Element type of the new tensor; by default from the data (number[] -> f32). */
@@ -14,17 +14,32 @@ export interface TensorOptions {
   device?: string;
 }
 
+// Integer ranges of the integer dtypes.
+const INT_RANGE: Partial<Record<DType, [number, number]>> = { i32: [-(2 ** 31), 2 ** 31 - 1], i8: [-128, 127], u8: [0, 255] };
+
+/** Round half to even (what cast() rounds float -> integer with). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * number[] -> the host array of `dtype`. Integer dtypes convert as cast()
+ * does (cpp/cpu/half.h float_to_i32 / _i8 / _u8): NaN -> 0, round half to
+ * even, saturate at the dtype's range; here from the double, so integers past
+ * 2^24 stay exact. Every element must be a number.
+ */
 function hostArrayFor(dtype: DType, data: number[]): Float32Array | Int32Array | Int8Array | Uint8Array {
-  switch (dtype) {
-    case 'i32':
-      return Int32Array.from(data);
-    case 'i8':
-      return Int8Array.from(data);
-    case 'u8':
-      return Uint8Array.from(data);
-    default:
-      return Float32Array.from(data);
+  const out = dtype === 'i32' ? new Int32Array(data.length) : dtype === 'i8' ? new Int8Array(data.length)
+    : dtype === 'u8' ? new Uint8Array(data.length) : new Float32Array(data.length);
+  const range = INT_RANGE[dtype];
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (typeof v !== 'number')
+      throw new GermError(`tensor: data[${i}] must be a number, got ${describeValue(v)}`, 'ERR_INVALID_ARGUMENT');
+    out[i] = !range ? v : Number.isNaN(v) ? 0 : Math.min(Math.max(roundHalfEven(v), range[0]), range[1]);
   }
+  return out;
 }
 
 function sourceDType(data: Exclude<HostData, number[]>, requested: DType | undefined): DType {
@@ -32,6 +47,9 @@ function sourceDType(data: Exclude<HostData, number[]>, requested: DType | undef
   if (data instanceof Int32Array) return 'i32';
   if (data instanceof Int8Array) return 'i8';
   if (data instanceof Uint8Array) return 'u8';
+  if (!(data instanceof Uint16Array))
+    throw new GermError(`tensor: data as ${describeValue(data)} is not supported (Float32Array, Float64Array, Int32Array, ` +
+      'Int8Array, Uint8Array, Uint16Array or number[])', 'ERR_DTYPE');
   // Uint16Array holds raw 16-bit float patterns, so it needs dtype f16 or bf16.
   if (requested === 'f16' || requested === 'bf16') return requested;
   throw new GermError("tensor: a Uint16Array holds raw f16/bf16 bits; pass { dtype: 'f16' } or { dtype: 'bf16' }",
@@ -44,20 +62,22 @@ function sourceDType(data: Exclude<HostData, number[]>, requested: DType | undef
  *
  *   const x = tensor([1, 2, 3, 4, 5, 6], [2, 3], { device: 'cuda:0', dtype: 'f16' });
  */
-export function tensor(data: HostData, shape?: number[], options: TensorOptions = {}): Tensor {
-  const dtype = options.dtype === undefined ? undefined : checkDType(options.dtype);
-  const device = options.device ?? 'cpu';
-  const dims = shape ?? [data.length];
+export function tensor(data: HostData, shape?: number[], options?: TensorOptions): Tensor {
+  const o = optionsArg(options, 'tensor');
+  const dtype = o.dtype === undefined ? undefined : checkDType(o.dtype);
+  const device = o.device ?? 'cpu';
+  if (!Array.isArray(data) && !ArrayBuffer.isView(data))
+    throw new GermError(`tensor: data must be a typed array or an array of numbers, got ${describeValue(data)}`,
+      'ERR_INVALID_ARGUMENT');
+  const dims = shape === undefined ? [data.length] : dimsArg(shape, 'tensor', 'shape');
   let host: ArrayBufferView;
   let hostDType: DType;
   if (Array.isArray(data)) {
     hostDType = dtype && !['f16', 'bf16'].includes(dtype) ? dtype : 'f32';
     host = hostArrayFor(hostDType, data);
-  } else if (ArrayBuffer.isView(data)) {
+  } else {
     hostDType = sourceDType(data, dtype);
     host = data instanceof Float64Array ? Float32Array.from(data) : data;
-  } else {
-    throw new GermError('tensor: data must be a typed array or an array of numbers', 'ERR_INVALID_ARGUMENT');
   }
   const t = new Tensor(native().fromHost(host, dims, hostDType, device));
   if (!dtype || dtype === hostDType) return t;
@@ -66,26 +86,32 @@ export function tensor(data: HostData, shape?: number[], options: TensorOptions 
   return out;
 }
 
-export function full(shape: number[], value: number, options: TensorOptions = {}): Tensor {
-  return new Tensor(native().full(shape, checkDType(options.dtype ?? 'f32'), options.device ?? 'cpu', value));
+export function full(shape: number[], value: number, options?: TensorOptions): Tensor {
+  const o = optionsArg(options, 'full');
+  if (typeof value !== 'number') throw new GermError(`full: value must be a number, got ${describeValue(value)}`, 'ERR_INVALID_ARGUMENT');
+  return new Tensor(native().full(dimsArg(shape, 'full', 'shape'), checkDType(o.dtype ?? 'f32'), o.device ?? 'cpu', value));
 }
-export function zeros(shape: number[], options: TensorOptions = {}): Tensor {
+export function zeros(shape: number[], options?: TensorOptions): Tensor {
   return full(shape, 0, options);
 }
-export function ones(shape: number[], options: TensorOptions = {}): Tensor {
+export function ones(shape: number[], options?: TensorOptions): Tensor {
   return full(shape, 1, options);
 }
 
 export function cast(x: Tensor, dtype: DType): Tensor {
-  return new Tensor(native().cast(x.handle, checkDType(dtype)));
+  return new Tensor(native().cast(handleOf(x, 'cast', 'x'), checkDType(dtype)));
 }
 
 // ---- elementwise
 function unary(op: UnaryOpName, x: Tensor, alpha?: number, beta?: number): Tensor {
-  return new Tensor(native().unary(op, x.handle, alpha, beta));
+  const h = handleOf(x, op, 'x');
+  for (const [name, v] of [['alpha', alpha], ['beta', beta]] as const)
+    if (v !== undefined && typeof v !== 'number')
+      throw new GermError(`${op}: ${name} must be a number, got ${describeValue(v)}`, 'ERR_INVALID_ARGUMENT');
+  return new Tensor(native().unary(op, h, alpha, beta));
 }
 function binary(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
-  return new Tensor(native().binary(op, a.handle, b.handle));
+  return new Tensor(native().binary(op, handleOf(a, op, 'a'), handleOf(b, op, 'b')));
 }
 
 /** a + b, broadcasting like NumPy; b may be a number. */
@@ -136,7 +162,10 @@ export const geluTanh = (x: Tensor): Tensor => unary('geluTanh', x);
 
 // ---- reductions: over one axis, or everything when axis is undefined
 function reduce(op: ReduceOpName, x: Tensor, axis: number | undefined, keepdim: boolean): Tensor {
-  return new Tensor(native().reduce(op, x.handle, axis ?? null, keepdim));
+  const h = handleOf(x, op, 'x');
+  if (axis !== undefined && axis !== null && (typeof axis !== 'number' || !Number.isSafeInteger(axis)))
+    throw new GermError(`${op}: axis must be an integer, got ${describeValue(axis)}`, 'ERR_INVALID_ARGUMENT');
+  return new Tensor(native().reduce(op, h, axis ?? null, boolArg(keepdim, op, 'keepdim', false)));
 }
 export const sum = (x: Tensor, axis?: number, keepdim = false): Tensor => reduce('sum', x, axis, keepdim);
 export const mean = (x: Tensor, axis?: number, keepdim = false): Tensor => reduce('mean', x, axis, keepdim);
@@ -159,16 +188,19 @@ export interface MatmulOptions {
  * a [..., m, k] @ b [..., k, n] (or a 2-D b shared across the batch), f32
  * accumulation. On CUDA, f16 and bf16 run on tensor cores.
  */
-export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
+  const o = optionsArg(options, 'matmul');
   return new Tensor(
-    native().matmul(a.handle, b.handle, options.bias?.handle ?? null, options.transA ?? false,
-      options.transB ?? false, options.alpha ?? 1),
+    native().matmul(handleOf(a, 'matmul', 'a'), handleOf(b, 'matmul', 'b'), optionalHandle(o.bias, 'matmul', 'options.bias'),
+      boolArg(o.transA, 'matmul', 'transA', false), boolArg(o.transB, 'matmul', 'transB', false),
+      finiteArg(o.alpha, 'matmul', 'alpha', 1)),
   );
 }
 
 /** x [..., in] @ weight[out, in]^T + bias[out]: nn.Linear. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
-  return matmul(x, weight, { transB: true, bias });
+  return new Tensor(native().matmul(handleOf(x, 'linear', 'x'), handleOf(weight, 'linear', 'weight'),
+    optionalHandle(bias, 'linear', 'bias'), false, true, 1));
 }
 
 // ---- LayerNorm over the last dim
@@ -184,8 +216,14 @@ function layerNormResult([out, m, r]: [NativeTensor, NativeTensor, NativeTensor]
   return { out: new Tensor(out), mean: new Tensor(m), rstd: new Tensor(r) };
 }
 
+/** The tensors and eps of a LayerNorm call, checked. */
+function lnArgs(op: string, ts: Record<string, unknown>, eps: unknown): [NativeTensor[], number] {
+  return [Object.entries(ts).map(([name, t]) => handleOf(t, op, name)), finiteArg(eps, op, 'eps', 1e-5)];
+}
+
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): LayerNormResult {
-  return layerNormResult(native().layerNorm(x.handle, weight.handle, bias.handle, eps));
+  const [[hx, hw, hb], e] = lnArgs('layerNorm', { x, weight, bias }, eps);
+  return layerNormResult(native().layerNorm(hx, hw, hb, e));
 }
 
 /**
@@ -197,7 +235,8 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
  * the residual's). (A dense bias is fused in the GEMM instead: linear(h, W, b).)
  */
 export function addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): LayerNormResult {
-  return layerNormResult(native().addLayerNorm(x.handle, residual.handle, weight.handle, bias.handle, eps));
+  const [[hx, hr, hw, hb], e] = lnArgs('addLayerNorm', { x, residual, weight, bias }, eps);
+  return layerNormResult(native().addLayerNorm(hx, hr, hw, hb, e));
 }
 
 /**
@@ -206,7 +245,8 @@ export function addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor, bias: 
  * model, that is two fewer tensors each time).
  */
 export function addLayerNormOut(x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
-  return new Tensor(native().addLayerNorm(x.handle, residual.handle, weight.handle, bias.handle, eps, false));
+  const [[hx, hr, hw, hb], e] = lnArgs('addLayerNormOut', { x, residual, weight, bias }, eps);
+  return new Tensor(native().addLayerNorm(hx, hr, hw, hb, e, false));
 }
 
 export interface LayerNormGrads {
@@ -217,8 +257,10 @@ export interface LayerNormGrads {
 
 /** Gradients of layerNorm from the saved mean and rstd (dweight, dbias in the weight's dtype). */
 export function layerNormBackward(dout: Tensor, x: Tensor, weight: Tensor, saved: { mean: Tensor; rstd: Tensor }): LayerNormGrads {
-  const [dx, dw, db] = native().layerNormBackward(dout.handle, x.handle, weight.handle, saved.mean.handle,
-    saved.rstd.handle);
+  const op = 'layerNormBackward';
+  const s = optionsArg(saved, op, 'saved');
+  const [dx, dw, db] = native().layerNormBackward(handleOf(dout, op, 'dout'), handleOf(x, op, 'x'),
+    handleOf(weight, op, 'weight'), handleOf(s.mean, op, 'saved.mean'), handleOf(s.rstd, op, 'saved.rstd'));
   return { dx: new Tensor(dx), dweight: new Tensor(dw), dbias: new Tensor(db) };
 }
 
@@ -237,7 +279,11 @@ export function layerNormBackward(dout: Tensor, x: Tensor, weight: Tensor, saved
  * thread) the op fails with that error when its output is read.
  */
 export function embedding(table: Tensor, ids: Tensor | Int32Array | number[]): Tensor {
-  return new Tensor(native().embedding(table.handle, ids instanceof Tensor ? ids.handle : ids));
+  const t = handleOf(table, 'embedding', 'table');
+  if (!(ids instanceof Tensor) && !(ids instanceof Int32Array) && !Array.isArray(ids))
+    throw new GermError(`embedding: ids must be an i32 Tensor, an Int32Array or an array of integers, got ${describeValue(ids)}`,
+      'ERR_INVALID_ARGUMENT');
+  return new Tensor(native().embedding(t, ids instanceof Tensor ? ids.handle : ids));
 }
 
 /**
@@ -249,7 +295,7 @@ export function embedding(table: Tensor, ids: Tensor | Int32Array | number[]): T
  * place), other layouts are made contiguous first.
  */
 export function geglu(x: Tensor, bias?: Tensor): Tensor {
-  return new Tensor(native().geglu(x.handle, bias?.handle ?? null));
+  return new Tensor(native().geglu(handleOf(x, 'geglu', 'x'), optionalHandle(bias, 'geglu', 'bias')));
 }
 
 /** Rows per block of the weight layout linearGeglu reads. */
@@ -261,6 +307,7 @@ export const GEGLU_BLOCK = 64;
  * by the same 64 up rows. A new tensor on w's device; I must be a multiple of 64.
  */
 export function interleaveGegluRows(w: Tensor): Tensor {
+  tensorArg(w, 'interleaveGegluRows', 'w');
   const [twoI] = w.shape, inner = twoI / 2;
   if (w.ndim !== 2 || inner % GEGLU_BLOCK !== 0)
     throw new GermError(`interleaveGegluRows: w must be [2 * I, H] with I a multiple of ${GEGLU_BLOCK}, got [${w.shape}]`,
@@ -281,5 +328,5 @@ export function interleaveGegluRows(w: Tensor): Tensor {
  * rounds the gate and up sums to x's dtype first.
  */
 export function linearGeglu(x: Tensor, w: Tensor): Tensor {
-  return new Tensor(native().linearGeglu(x.handle, w.handle));
+  return new Tensor(native().linearGeglu(handleOf(x, 'linearGeglu', 'x'), handleOf(w, 'linearGeglu', 'w')));
 }

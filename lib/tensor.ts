@@ -6,7 +6,7 @@
 // FinalizationRegistry frees what was forgotten when it is collected, and
 // counts it (leakedTensors()) so tests and services can spot leaks.
 import type { NativeTensor } from '../types/native';
-import type { DType, HostArray } from './dtype';
+import { type DType, type HostArray, describeValue } from './dtype';
 import { GermError } from './errors';
 import { native } from './native';
 import * as ops from './ops';
@@ -25,10 +25,23 @@ export function leakedTensors(): number {
 }
 
 function normalizeDim(dim: number, ndim: number, what = 'dim'): number {
+  if (typeof dim !== 'number')
+    throw new GermError(`${what} must be an integer, got ${describeValue(dim)}`, 'ERR_INVALID_ARGUMENT');
   const d = dim < 0 ? dim + ndim : dim;
   if (!Number.isInteger(d) || d < 0 || d >= ndim)
     throw new GermError(`${what} ${dim} out of range for ${ndim} dims`, 'ERR_SHAPE');
   return d;
+}
+
+/**
+ * A list of dims (a shape, a permutation): an array of numbers, else
+ * ERR_INVALID_ARGUMENT naming it (a number that is no valid dim is ERR_SHAPE,
+ * where the dims are used).
+ */
+export function dimsArg(v: unknown, op: string, name: string): number[] {
+  if (!Array.isArray(v) || v.some((d) => typeof d !== 'number'))
+    throw new GermError(`${op}: ${name} must be an array of integers, got ${describeValue(v)}`, 'ERR_INVALID_ARGUMENT');
+  return v;
 }
 
 export class Tensor {
@@ -150,6 +163,7 @@ export class Tensor {
   // ---- views: no copy, share memory with this tensor
   /** Same elements, new shape (-1 infers one dim). Copies only if not contiguous. */
   reshape(shape: number[]): Tensor {
+    dimsArg(shape, 'reshape', 'shape');
     const size = this.size;
     const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     const infer = shape.filter((d) => d === -1).length;
@@ -170,6 +184,7 @@ export class Tensor {
     return this.permute(order);
   }
   permute(order: number[]): Tensor {
+    dimsArg(order, 'permute', 'order');
     const n = this.ndim;
     const dims = order.map((d) => normalizeDim(d, n));
     if (dims.length !== n || new Set(dims).size !== n)
@@ -181,6 +196,9 @@ export class Tensor {
   narrow(dim: number, start: number, length: number): Tensor {
     const shape = [...this.#shapeOf()], strides = this.#stridesOf();
     const d = normalizeDim(dim, shape.length);
+    for (const [name, v] of [['start', start], ['length', length]] as const)
+      if (typeof v !== 'number')
+        throw new GermError(`narrow: ${name} must be an integer, got ${describeValue(v)}`, 'ERR_INVALID_ARGUMENT');
     if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > shape[d])
       throw new GermError(`narrow: [${start}, ${start + length}) outside dim ${d} of size ${shape[d]}`, 'ERR_SHAPE');
     shape[d] = length;
@@ -227,6 +245,26 @@ export class Tensor {
   toString(): string {
     return this.#handle ? `Tensor(${this.dtype} [${this.shape}] on ${this.device})` : 'Tensor(disposed)';
   }
+}
+
+// ---- Tensor arguments: every op unwraps its Tensor arguments through these,
+// so a wrong value is a GermError naming the op and the argument, never a
+// TypeError from reading `.handle` of it.
+
+/** t itself when it is a Tensor, else GermError ERR_INVALID_ARGUMENT naming `op: name`. */
+export function tensorArg(t: unknown, op: string, name: string): Tensor {
+  if (t instanceof Tensor) return t;
+  throw new GermError(`${op}: ${name} must be a Tensor, got ${describeValue(t)}`, 'ERR_INVALID_ARGUMENT');
+}
+
+/** @internal The native handle of a Tensor argument (ERR_DISPOSED after dispose()). */
+export function handleOf(t: unknown, op: string, name: string): NativeTensor {
+  return tensorArg(t, op, name).handle;
+}
+
+/** @internal handleOf for an optional Tensor: undefined or null give null; anything else must be a Tensor. */
+export function optionalHandle(t: unknown, op: string, name: string): NativeTensor | null {
+  return t === undefined || t === null ? null : handleOf(t, op, name);
 }
 
 export function contiguousStrides(shape: number[]): number[] {

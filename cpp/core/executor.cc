@@ -1,4 +1,5 @@
 #include "executor.h"
+#include "storage.h"
 #include <chrono>
 
 namespace germ {
@@ -22,6 +23,9 @@ inline void cpu_relax() {
 #endif
 }
 
+// The executor whose thread this is, if any: its submits never block.
+thread_local const Executor* t_current = nullptr;
+
 }  // namespace
 
 Executor::Executor(std::string name, std::function<void()> on_start)
@@ -36,11 +40,27 @@ Executor::~Executor() {
   if (thread_.joinable()) thread_.join();
 }
 
-uint64_t Executor::submit(std::function<void()> fn) {
+bool Executor::over_bounds(double fraction) const {
+  const uint64_t ops = submitted_ - completed_;
+  return static_cast<double>(ops) >= fraction * kMaxQueuedOps ||
+         (ops > 0 && static_cast<double>(held_bytes_.load()) > fraction * static_cast<double>(kMaxQueuedBytes));
+}
+
+uint64_t Executor::submit(std::function<void()> fn, Held held) {
   uint64_t seq;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(fn));
+    std::unique_lock<std::mutex> lock(mu_);
+    // Backpressure (bounds and deadlock freedom: executor.h). Only threads that
+    // are no executor's wait, and only while this queue is not empty (so one
+    // of its completions will wake them).
+    if (t_current == nullptr && over_bounds(1.0))
+      done_cv_.wait(lock, [&] { return !over_bounds(kResumeFraction); });
+    for (Storage* s : held)
+      if (s->queued_holds.fetch_add(1) == 0) {
+        s->charged_to.store(this);
+        held_bytes_ += s->nbytes();
+      }
+    queue_.push_back(Item{std::move(fn), std::move(held)});
     queued_.store(queue_.size(), std::memory_order_release);
     seq = ++submitted_;
   }
@@ -63,9 +83,10 @@ void Executor::drain() {
 }
 
 void Executor::loop() {
+  t_current = this;
   if (on_start_) on_start_();
   for (;;) {
-    std::function<void()> task;
+    Item task;
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (kSpinWhenIdle && queue_.empty() && !stop_) {
@@ -84,9 +105,16 @@ void Executor::loop() {
     // exception, so nothing escapes here; the catch is a last line of defence
     // that keeps the sequence numbers moving.
     try {
-      task();
+      task.fn();
     } catch (...) {
     }
+    // Discharge what the task held (while it still holds it), then let go of
+    // it, so a submit woken by the byte bound finds the memory back.
+    for (Storage* s : task.held) {
+      Executor* charged = s->charged_to.load();  // stable while this task holds s
+      if (s->queued_holds.fetch_sub(1) == 1) charged->held_bytes_ -= s->nbytes();
+    }
+    task.fn = nullptr;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++completed_;

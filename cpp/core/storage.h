@@ -5,6 +5,7 @@
 // task is still queued is safe; the memory goes back to its allocator when the
 // last holder lets go.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -41,6 +42,12 @@ class Storage {
   // executor) so they still see the old contents. Touched on the JS thread
   // only, like `producer`; one entry per executor, so it stays tiny.
   std::vector<Ticket> readers;
+
+  // Backpressure (cpp/core/executor.h): how many queued tasks hold this
+  // storage, and the executor whose held bytes count it; the first task to
+  // hold it charges its executor, the last one to let go discharges it.
+  std::atomic<uint32_t> queued_holds{0};
+  std::atomic<Executor*> charged_to{nullptr};
 
   // An op that should have filled this storage failed asynchronously: the
   // failure travels with the data, and reading it (or anything computed from

@@ -1,10 +1,13 @@
 #include "tensor.h"
+#include "checked.h"
 
 namespace germ {
 
 int64_t shape_numel(const Shape& shape) {
+  for (int64_t d : shape)
+    if (d == 0) return 0;
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) n = checked_mul(n, d, "shape");
   return n;
 }
 
@@ -13,7 +16,7 @@ Shape contiguous_strides(const Shape& shape) {
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;
-    s *= shape[i];
+    s = checked_mul(s, shape[i], "contiguous strides");
   }
   return strides;
 }
@@ -42,12 +45,16 @@ void check_view_bounds(const TensorImpl& t) {
   if (t.shape.size() != t.strides.size())
     throw GermError(ErrorCode::Shape, "view: shape and strides differ in length");
   if (t.offset < 0) throw GermError(ErrorCode::Shape, "view: negative offset");
+  for (int64_t d : t.shape)
+    if (d < 0) throw GermError(ErrorCode::Shape, "view: negative dimension in " + shape_str(t.shape));
+  for (int64_t d : t.shape)
+    if (d == 0) return;  // empty views touch nothing
+  // Lowest and highest element reached, with every step checked: a wrapped
+  // product would put a far-away view back inside the bounds.
   int64_t lo = t.offset, hi = t.offset;
   for (size_t i = 0; i < t.shape.size(); ++i) {
-    if (t.shape[i] < 0) throw GermError(ErrorCode::Shape, "view: negative dimension in " + shape_str(t.shape));
-    if (t.shape[i] == 0) return;  // empty views touch nothing
-    int64_t span = (t.shape[i] - 1) * t.strides[i];
-    if (span < 0) lo += span; else hi += span;
+    const int64_t span = checked_mul(t.shape[i] - 1, t.strides[i], "view");
+    if (span < 0) lo = checked_add(lo, span, "view"); else hi = checked_add(hi, span, "view");
   }
   const int64_t capacity = static_cast<int64_t>(t.storage->nbytes()) / dtype_size(t.dtype);
   if (lo < 0 || hi >= capacity)

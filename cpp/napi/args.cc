@@ -17,9 +17,13 @@ Op lookup(const std::pair<const char*, Op> (&table)[N], const std::string& name,
 }
 }  // namespace
 
-Shape arg_shape(const Napi::Value& v, const char* what) {
+namespace {
+// Non-negative integers below 2^53, at most 16 of them; a shape (not strides)
+// must also hold at most 9e15 elements.
+Shape arg_dims(const Napi::Value& v, const char* what, bool is_shape) {
   if (!v.IsArray()) bad(std::string(what) + " must be an array of non-negative integers");
   Napi::Array a = v.As<Napi::Array>();
+  if (a.Length() > 16) throw GermError(ErrorCode::Shape, std::string(what) + " has more than 16 dims");
   Shape s;
   double numel = 1;
   for (uint32_t i = 0; i < a.Length(); ++i) {
@@ -29,10 +33,13 @@ Shape arg_shape(const Napi::Value& v, const char* what) {
     s.push_back(static_cast<int64_t>(d.As<Napi::Number>().DoubleValue()));
     numel *= static_cast<double>(s.back());
   }
-  if (s.size() > 16) throw GermError(ErrorCode::Shape, std::string(what) + " has more than 16 dims");
-  if (numel > 9.0e15) throw GermError(ErrorCode::Shape, std::string(what) + " " + shape_str(s) + " is too large");
+  if (is_shape && numel > 9.0e15) throw GermError(ErrorCode::Shape, std::string(what) + " " + shape_str(s) + " is too large");
   return s;
 }
+}  // namespace
+
+Shape arg_shape(const Napi::Value& v, const char* what) { return arg_dims(v, what, true); }
+Shape arg_strides(const Napi::Value& v, const char* what) { return arg_dims(v, what, false); }
 
 DType arg_dtype(const Napi::Value& v) {
   if (!v.IsString()) throw GermError(ErrorCode::Dtype, "dtype must be a string such as 'f32'");
@@ -47,6 +54,31 @@ Device arg_device(const Napi::Value& v) {
 double arg_number(const Napi::Value& v, const char* what) {
   if (!v.IsNumber()) bad(std::string(what) + " must be a number");
   return v.As<Napi::Number>().DoubleValue();
+}
+
+HostBytes host_bytes(const Napi::Value& v, const char* what) {
+  Napi::ArrayBuffer buf;
+  size_t offset = 0, length = 0;
+  if (v.IsTypedArray()) {
+    auto ta = v.As<Napi::TypedArray>();
+    buf = ta.ArrayBuffer();
+    offset = ta.ByteOffset();
+    length = ta.ByteLength();
+  } else if (v.IsDataView()) {
+    auto dv = v.As<Napi::DataView>();
+    buf = dv.ArrayBuffer();
+    offset = dv.ByteOffset();
+    length = dv.ByteLength();
+  } else {
+    bad(std::string(what) + " must be a typed array");
+  }
+  if (buf.IsDetached()) bad(std::string(what) + ": its ArrayBuffer is detached (transferred)");
+  if (offset > buf.ByteLength() || length > buf.ByteLength() - offset)
+    bad(std::string(what) + ": its view reaches outside its ArrayBuffer");
+  HostBytes h;
+  h.data = static_cast<const char*>(buf.Data()) + offset;
+  h.length = length;
+  return h;
 }
 
 Napi::Object arg_object(const Napi::Value& v, const std::string& what) {

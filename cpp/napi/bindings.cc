@@ -2,6 +2,7 @@
 // parses its arguments, calls the op layer, and wraps the result; nothing
 // here computes.
 #include "bindings.h"
+#include <cmath>
 #include <thread>
 #include "../core/backend.h"
 #include "../cpu/thread_pool.h"
@@ -30,27 +31,20 @@ Napi::Value wrap3(Napi::Env env, const std::array<TensorPtr, 3>& ts) {
   return a;
 }
 
+// Every argument is parsed (running whatever JS the conversions run: a getter
+// on `shape` may detach or shrink the buffer and trigger a GC) before the
+// buffer's pointer and length are read; after that nothing runs JS until the
+// bytes are copied. Bindings that take host buffers keep this order.
 Napi::Value from_host(Info info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray() && !info[0].IsDataView())
-    throw Napi::Error(env, make_js_error(env, GermError(ErrorCode::InvalidArgument, "data must be a typed array")));
-  Napi::ArrayBuffer buf;
-  size_t offset = 0, length = 0;
-  if (info[0].IsTypedArray()) {
-    auto ta = info[0].As<Napi::TypedArray>();
-    buf = ta.ArrayBuffer();
-    offset = ta.ByteOffset();
-    length = ta.ByteLength();
-  } else {
-    auto dv = info[0].As<Napi::DataView>();
-    buf = dv.ArrayBuffer();
-    offset = dv.ByteOffset();
-    length = dv.ByteLength();
-  }
-  const void* data = static_cast<const char*>(buf.Data()) + offset;
   return guarded(env, [&] {
-    return TensorObject::wrap(env, ops::from_host(data, length, arg_dtype(info[2]), arg_shape(info[1], "shape"),
-                                                  arg_device(info[3])));
+    if (!info[0].IsTypedArray() && !info[0].IsDataView())
+      throw GermError(ErrorCode::InvalidArgument, "data must be a typed array");
+    const Shape shape = arg_shape(info[1], "shape");
+    const DType dtype = arg_dtype(info[2]);
+    const Device device = arg_device(info[3]);
+    const HostBytes host = host_bytes(info[0], "data");
+    return TensorObject::wrap(env, ops::from_host(host.data, host.length, dtype, shape, device));
   });
 }
 
@@ -66,9 +60,12 @@ Napi::Value view(Info info) {
   Napi::Env env = info.Env();
   TensorPtr t = tensor_arg(info, 0, "tensor");
   return guarded(env, [&] {
+    const Shape shape = arg_shape(info[1], "shape"), strides = arg_strides(info[2], "strides");
     const double off = arg_number(info[3], "offset");
-    return TensorObject::wrap(env, ops::view(t, arg_shape(info[1], "shape"), arg_shape(info[2], "strides"),
-                                             static_cast<int64_t>(off)));
+    // Casting NaN, a fraction or 1e300 to int64 is undefined; 2^53 bounds every JS index.
+    if (!(off >= 0 && off <= 9007199254740991.0 && off == std::floor(off)))
+      throw GermError(ErrorCode::InvalidArgument, "view: offset must be a non-negative integer");
+    return TensorObject::wrap(env, ops::view(t, shape, strides, static_cast<int64_t>(off)));
   });
 }
 

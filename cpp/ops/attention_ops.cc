@@ -6,6 +6,8 @@
 // boundaries are host data (lengths / cu_seqlens arrays), validated here and
 // uploaded with the op as one small i32 tensor.
 #include <cmath>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include "ops.h"
 #include "task.h"
@@ -24,26 +26,46 @@ struct Rows {
   int64_t per_batch = 0;  // padded layout: tokens per batch entry (S)
 };
 
-// Rows of a [B, S, H, D] or [T, H, D] tensor, each H*D contiguous.
-Rows rows_of(const TensorPtr& t_in, bool packed) {
-  TensorPtr t = t_in;
-  const size_t n = t->shape.size();
-  const int64_t H = t->shape[n - 2], D = t->shape[n - 1];
-  auto evenly_spaced = [&](const TensorImpl& x) {
-    if ((D > 1 && x.strides[n - 1] != 1) || (H > 1 && x.strides[n - 2] != D)) return false;
-    return packed || x.shape[0] <= 1 || x.shape[1] == 0 || x.strides[0] == x.shape[1] * x.strides[1];
-  };
-  if (!evenly_spaced(*t)) t = contiguous(t);
-  Rows r;
-  r.t = t;
-  r.per_batch = packed ? 0 : t->shape[1];
-  r.total = packed ? t->shape[0] : t->shape[0] * t->shape[1];
-  r.row_stride = packed ? t->strides[0] : t->strides[1];
-  if (r.row_stride == 0 || (packed ? t->shape[0] : t->shape[1]) <= 1) r.row_stride = H * D;
-  return r;
+[[noreturn]] void bad_shape(const std::string& msg) { throw GermError(ErrorCode::Shape, "attention: " + msg); }
+
+// The stride between consecutive rows (tokens) of a [B, S, H, D] or [T, H, D]
+// view whose rows are H*D contiguous elements, or nullopt when the rows are not
+// evenly spaced. Padded row r = b * S + s. The stride of a dim of extent 1 is
+// meaningless (any value), so it is never used: with S = 1 consecutive rows are
+// batch entries (strides[0]), with B = 1 they are tokens (strides[1]), and only
+// with fewer than two rows is H*D made up. A stride of 0 (a broadcast view) is
+// a real, legal row stride: the kernels only read q, k, v, out and dout.
+std::optional<int64_t> row_stride(const TensorImpl& x, bool packed, int64_t H, int64_t D) {
+  const size_t n = x.shape.size();
+  if ((D > 1 && x.strides[n - 1] != 1) || (H > 1 && x.strides[n - 2] != D)) return std::nullopt;
+  if (packed) return x.shape[0] <= 1 ? H * D : x.strides[0];
+  const int64_t B = x.shape[0], S = x.shape[1];
+  if (B == 0 || S == 0 || (B == 1 && S == 1)) return H * D;
+  if (S == 1) return x.strides[0];
+  int64_t batch_stride = 0;
+  if (B == 1 || (!__builtin_mul_overflow(S, x.strides[1], &batch_stride) && x.strides[0] == batch_stride))
+    return x.strides[1];
+  return std::nullopt;
 }
 
-[[noreturn]] void bad_shape(const std::string& msg) { throw GermError(ErrorCode::Shape, "attention: " + msg); }
+// Rows of a [B, S, H, D] or [T, H, D] tensor, each H*D contiguous; a view
+// whose rows are not evenly spaced is read through a contiguous copy.
+Rows rows_of(const TensorPtr& t_in, bool packed) {
+  const size_t n = t_in->shape.size();
+  const int64_t H = t_in->shape[n - 2], D = t_in->shape[n - 1];
+  Rows r;
+  r.t = t_in;
+  std::optional<int64_t> stride = row_stride(*t_in, packed, H, D);
+  if (!stride) {
+    r.t = contiguous(t_in);
+    stride = row_stride(*r.t, packed, H, D);
+  }
+  r.per_batch = packed ? 0 : r.t->shape[1];
+  r.total = packed ? r.t->shape[0] : r.t->shape[0] * r.t->shape[1];
+  r.row_stride = *stride;
+  if (r.total > INT32_MAX) bad_shape("more than 2^31 - 1 tokens");
+  return r;
+}
 
 // Per-sequence (start, length) for queries and keys, checked against the rows.
 struct Sequences {

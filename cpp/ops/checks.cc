@@ -1,4 +1,5 @@
 #include <string>
+#include "../core/checked.h"
 #include "ops.h"
 
 namespace germ::ops {
@@ -64,8 +65,9 @@ bool may_overlap(const TensorImpl& x, const TensorImpl& y) {
 TensorPtr empty(Backend& backend, DType dtype, const Shape& shape) {
   for (int64_t d : shape)
     if (d < 0) throw GermError(ErrorCode::Shape, "negative dimension in shape " + shape_str(shape));
-  const int64_t n = shape_numel(shape);
-  return contiguous_tensor(backend.allocate(static_cast<size_t>(n * dtype_size(dtype))), dtype, shape);
+  const int64_t n = shape_numel(shape);  // checked, like the byte count (and the strides, below)
+  const int64_t nbytes = checked_mul(n, static_cast<int64_t>(dtype_size(dtype)), "allocation");
+  return contiguous_tensor(backend.allocate(static_cast<size_t>(nbytes)), dtype, shape);
 }
 
 }  // namespace germ::ops

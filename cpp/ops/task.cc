@@ -31,6 +31,10 @@ void submit(Backend& backend, std::vector<StoragePtr> reads, std::vector<Storage
     for (const Ticket& r : s->readers)
       if (r.executor != &self) foreign.push_back(r);
   const std::vector<StoragePtr> read_list = reads;  // `reads` moves into the task
+  Executor::Held held;  // what the queued task keeps alive, for the executor's byte bound
+  held.reserve(reads.size() + writes.size());
+  for (const auto* list : {&reads, &writes})
+    for (const StoragePtr& s : *list) held.push_back(s.get());
 
   const uint64_t seq = self.submit([&backend, reads = std::move(reads), writes, foreign = std::move(foreign),
                                     body = std::move(body), on_error = std::move(on_error)]() {
@@ -54,7 +58,7 @@ void submit(Backend& backend, std::vector<StoragePtr> reads, std::vector<Storage
     if (!error) return;
     for (const StoragePtr& s : writes) s->poison(error);
     if (on_error) on_error(error);
-  });
+  }, std::move(held));
   for (const StoragePtr& s : writes) {
     s->producer = {&self, seq};
     s->readers.clear();  // every earlier read is ordered before this write now

@@ -2,7 +2,6 @@
 // are parsed. Input is streamed in batches of --batch-size sequences: the next
 // batch is read while the model runs the current one, and results are written
 // in input order.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { GermError } from '../errors';
@@ -35,6 +34,8 @@ export interface RunOptions extends ModelOptions {
   maxLength?: number;
   mapUnknownToN?: boolean;
   output?: string;
+  /** --max-record-length: the longest FASTA record read, in bases (default: readFasta's). */
+  maxRecordLength?: number;
   /** --progress / --no-progress; undefined: on when stderr is a terminal (and --json is not on stdout). */
   progress?: boolean;
 }
@@ -69,7 +70,7 @@ async function run(io: CliIO, modelDir: string, inputFile: string, o: RunOptions
   step: (model: GermModel, batch: InputRecord[], seqs: string[], request: RequestOptions) => Promise<string>): Promise<void> {
   const format = o.format ?? detectFormat(inputFile);
   if (!format) throw new UsageError(`cannot tell the format of ${inputFile} from its name; pass --format fasta or --format csv`);
-  const input = openInput(inputFile, format, io.stdin);
+  const input = openInput(inputFile, format, io.stdin, { maxRecordLength: o.maxRecordLength });
   const request: RequestOptions = { maxLength: o.maxLength, mapUnknownToN: o.mapUnknownToN };
   await withModel(modelDir, o, async (model) => {
     const sink = openSink(o.output, io.stdout);
@@ -132,8 +133,8 @@ export async function classifyCommand(io: CliIO, modelDir: string, input: string
 
 export async function infoCommand(io: CliIO, modelDir: string, o: ModelOptions): Promise<void> {
   await withModel(modelDir, o, async (model) => {
-    // The model's own summary, plus a few config.json keys it does not carry (the load has checked the file).
-    const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    // The model's own summary, plus a few config.json keys it does not carry (the load has read the file).
+    const config = model.config.raw;
     const num = (key: string) => (typeof config[key] === 'number' ? (config[key] as number) : undefined);
     const info = { model: path.resolve(modelDir), ...model.info,
       numHeads: num('num_attention_heads'), intermediateSize: num('intermediate_size'), vocabSize: num('vocab_size') };

@@ -39,7 +39,7 @@ export function detectFormat(file: string): InputFormat | undefined {
  * file fails here, at once, before any model is loaded; the file itself is
  * opened when the records are first read.
  */
-export function openInput(file: string, format: InputFormat, stdin: Readable): Input {
+export function openInput(file: string, format: InputFormat, stdin: Readable, options: { maxRecordLength?: number } = {}): Input {
   const isStdin = file === '-';
   const source = isStdin ? '<stdin>' : file;
   const totalBytes = isStdin ? undefined : statSync(file).size;
@@ -48,7 +48,7 @@ export function openInput(file: string, format: InputFormat, stdin: Readable): I
   async function* records(): AsyncGenerator<InputRecord> {
     stream = isStdin ? stdin : createReadStream(file);
     const where = (line: number) => `${source}:${line}`;
-    if (format === 'fasta') for await (const r of readFasta(stream, { source })) yield { id: r.id, sequence: r.sequence, where: where(r.line) };
+    if (format === 'fasta') for await (const r of readFasta(stream, { source, maxRecordLength: options.maxRecordLength })) yield { id: r.id, sequence: r.sequence, where: where(r.line) };
     else for await (const r of readCsv(stream, { source })) yield { id: r.id, sequence: r.sequence, label: r.label, where: where(r.line) };
   }
   return {

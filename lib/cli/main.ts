@@ -9,6 +9,7 @@ import { GermError } from '../errors';
 import { type CliIO, type RunOptions, UsageError, classifyCommand, embedCommand, infoCommand } from './commands';
 import { type BuildOptions, buildCommand } from './build';
 import { type DoctorCliOptions, doctorCommand } from './doctor';
+import { DEFAULT_MAX_RECORD_LENGTH } from '../io/fasta';
 import { INPUT_FORMATS } from './input';
 
 // esbuild inlines this when bundling; under vitest it is read from the checkout.
@@ -36,6 +37,7 @@ function runOptions(cmd: Command): Command {
     .option('--batch-size <n>', 'sequences per model call', positiveInt, 64)
     .option('--max-length <n>', 'truncate each sequence to n tokens, [CLS] and [SEP] included', positiveInt)
     .option('--map-unknown-to-n', 'read IUPAC ambiguity codes (R Y S W K M B D H V) as N instead of refusing them')
+    .option('--max-record-length <n>', `refuse FASTA records longer than n bases (default: ${DEFAULT_MAX_RECORD_LENGTH})`, positiveInt)
     .option('-o, --output <file>', 'write to this file (atomically) instead of stdout')
     .option('--progress', 'show a progress bar on stderr even when it is not a terminal')
     .option('--no-progress', 'never show a progress bar');

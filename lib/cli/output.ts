@@ -4,16 +4,12 @@
 // Numbers are float32 values printed with the fewest digits that read back as
 // the same float32 (at most 9 significant digits). TSV fields escape backslash,
 // tab, CR and LF as \\ \t \r \n, so every record stays one line of fixed width.
-import { randomBytes } from 'node:crypto';
-import { type WriteStream, createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { AtomicWriter } from '../io/atomic';
 import type { Classification } from '../model/types';
 
 export interface Sink {
-  /** Writes text, waiting when the stream's buffer is full. */
+  /** Writes text; resolves once it is written (stdout: once the stream has taken it). */
   write(text: string): Promise<void>;
   /** Flushes; a file is renamed into place only now. */
   close(): Promise<void>;
@@ -27,33 +23,19 @@ function write(stream: Writable, text: string): Promise<void> {
   });
 }
 
-/** stdout when `file` is undefined or '-'; else a temporary file beside `file`, renamed over it on close. */
+/**
+ * stdout when `file` is undefined or '-'; else an atomic write (io/atomic.ts):
+ * a temporary file beside `file`, renamed over it on close, removed on abort,
+ * on SIGINT / SIGTERM, or by the next run's sweep if this process is killed.
+ */
 export function openSink(file: string | undefined, stdout: Writable): Sink {
   if (file === undefined || file === '-') return { write: (text) => write(stdout, text), close: async () => {}, abort: async () => {} };
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const stream: WriteStream = createWriteStream(tmp, { flags: 'wx' });
-  let failure: Error | undefined;
-  stream.on('error', (e) => (failure = e));
-  const ended = async () => {
-    if (!stream.writableEnded) stream.end();
-    await finished(stream).catch(() => undefined);
-    if (failure) throw failure;
-  };
+  const opening = AtomicWriter.open(file);
+  opening.catch(() => undefined); // reported by the first write or close
   return {
-    write: (text) => (failure ? Promise.reject(failure) : write(stream, text)),
-    close: async () => {
-      try {
-        await ended();
-        await rename(tmp, file);
-      } catch (e) {
-        await unlink(tmp).catch(() => undefined);
-        throw e;
-      }
-    },
-    abort: async () => {
-      await ended().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-    },
+    write: async (text) => (await opening).write(text),
+    close: async () => (await opening).commit(),
+    abort: async () => (await opening.catch(() => undefined))?.abort(),
   };
 }
 

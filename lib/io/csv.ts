@@ -16,6 +16,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
+import { optionsArg } from '../dtype';
 import { GermError } from '../errors';
 import { type TextInputOptions, openText, readError } from './text';
 
@@ -37,8 +38,9 @@ export interface CsvOptions extends TextInputOptions {
 }
 
 /** Reads `sequence[,label]` records from a CSV file path or Readable, in file order. */
-export async function* readCsv(input: string | Readable, options: CsvOptions = {}): AsyncGenerator<CsvRecord> {
-  const { stream, name } = openText(input, options);
+export async function* readCsv(input: string | Readable, opts?: CsvOptions): AsyncGenerator<CsvRecord> {
+  const options = optionsArg(opts, 'readCsv');
+  const { stream, name } = openText(input, options, 'readCsv');
   const bad = (line: number, why: string) => new GermError(`CSV ${name}: line ${line}: ${why}`, 'ERR_FORMAT');
   const delimiter = options.delimiter ?? (/\.tsv(\.gz)?$/i.test(name) ? '\t' : ',');
   const parser = parse({ delimiter, bom: true, info: true, trim: true, skip_empty_lines: true });

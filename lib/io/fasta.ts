@@ -17,8 +17,15 @@
 // Empty records are errors by default because no model can read an empty
 // sequence, and this is where the file and line are known; pass
 // { allowEmpty: true } to get them, with sequence ''.
+//
+// Memory stays bounded whatever the input (a gzip bomb of one endless line):
+// a record longer than maxRecordLength bases (default 100 Mb) is ERR_FORMAT
+// naming the record and the limit, and so is any line longer than that limit,
+// found while the line is still being read, before its end arrives.
+import { constants } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { optionsArg } from '../dtype';
 import { GermError } from '../errors';
 import { type TextInputOptions, openText, readError } from './text';
 
@@ -33,9 +40,36 @@ export interface FastaRecord {
   line: number;
 }
 
+/**
+ * The longest record readFasta accepts by default, in bases: 100 Mb. Far
+ * beyond what the encoder embeds in one piece (tokens x hidden activations per
+ * layer: 100 Mb is ~20 M tokens, 30 GB at hidden 768 in f16), so any record a
+ * model can use reads, and a gzip bomb stops at a few hundred MB. Whole large
+ * chromosomes (human chr1: 248 Mb) need a larger maxRecordLength.
+ */
+export const DEFAULT_MAX_RECORD_LENGTH = 100_000_000;
+
 export interface FastaOptions extends TextInputOptions {
   /** Yield records with no sequence lines (sequence '') instead of raising ERR_FORMAT. Default false. */
   allowEmpty?: boolean;
+  /**
+   * The longest record, in bases, and the longest line, in characters;
+   * longer is ERR_FORMAT. Default DEFAULT_MAX_RECORD_LENGTH (100 Mb); at most
+   * what one string can hold (buffer.constants.MAX_STRING_LENGTH, about 2^29).
+   */
+  maxRecordLength?: number;
+}
+
+function maxRecordLengthOf(options: FastaOptions): number {
+  const max = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
+  if (!Number.isSafeInteger(max) || max < 1 || max > constants.MAX_STRING_LENGTH - 1)
+    throw new GermError(`readFasta: maxRecordLength must be an integer from 1 to ${constants.MAX_STRING_LENGTH - 1}, got ${max}`, 'ERR_INVALID_ARGUMENT');
+  return max;
+}
+
+/** An id for a message: long ones cut short. */
+function shown(id: string): string {
+  return JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}...` : id);
 }
 
 /** Line-at-a-time FASTA state: push() returns a record when a header closes the one before it. */
@@ -43,8 +77,9 @@ class FastaParser {
   private lineNo = 0;
   private header: { id: string; description: string; line: number } | undefined;
   private parts: string[] = [];
+  private length = 0;
 
-  constructor(private readonly name: string, private readonly allowEmpty: boolean) {}
+  constructor(private readonly name: string, private readonly allowEmpty: boolean, private readonly max: number) {}
 
   push(raw: string): FastaRecord | undefined {
     const n = ++this.lineNo;
@@ -64,8 +99,22 @@ class FastaParser {
       const hint = line.includes('\u001f') || line.includes('\ufffd') ? ' (is it gzip-compressed? name it .gz)' : '';
       throw this.bad(n, `sequence data before the first '>' header${hint}`);
     }
-    this.parts.push(/\s/.test(line) ? line.replace(/\s+/g, '') : line);
+    const bases = /\s/.test(line) ? line.replace(/\s+/g, '') : line;
+    this.length += bases.length;
+    if (this.length > this.max) throw this.tooLong(n);
+    this.parts.push(bases);
     return undefined;
+  }
+
+  /**
+   * The error for line n (the next, unfinished one when the reader calls it)
+   * longer than the limit: a header, or the record the line belongs to.
+   */
+  tooLong(n = this.lineNo + 1, start = ''): GermError {
+    const limit = `the limit of ${this.max}`, option = '(option maxRecordLength, --max-record-length)';
+    if (start.replace(/^\ufeff/, '').startsWith('>')) return this.bad(n, `header line longer than ${limit} characters ${option}`);
+    if (!this.header) return this.bad(n, `line longer than ${limit} characters before the first '>' header ${option}`);
+    return this.bad(n, `record ${shown(this.header.id)} (line ${this.header.line}) is longer than ${limit} bases ${option}`);
   }
 
   /** The record in progress, if any; called at each header and at the end. */
@@ -74,8 +123,9 @@ class FastaParser {
     if (!h) return undefined;
     const sequence = this.parts.join('');
     this.parts = [];
+    this.length = 0;
     this.header = undefined;
-    if (!sequence && !this.allowEmpty) throw this.bad(h.line, `record "${h.id}" has no sequence`);
+    if (!sequence && !this.allowEmpty) throw this.bad(h.line, `record ${shown(h.id)} has no sequence`);
     return { ...h, sequence };
   }
 
@@ -88,30 +138,51 @@ class FastaParser {
  * Reads FASTA records from a file path (gunzipped if it ends in .gz) or a
  * Readable, in file order. Stopping early (break) closes the file.
  */
-export async function* readFasta(input: string | Readable, options: FastaOptions = {}): AsyncGenerator<FastaRecord> {
-  const { stream, name } = openText(input, options);
-  const parser = new FastaParser(name, options.allowEmpty ?? false);
+export async function* readFasta(input: string | Readable, opts?: FastaOptions): AsyncGenerator<FastaRecord> {
+  const options = optionsArg(opts, 'readFasta');
+  const max = maxRecordLengthOf(options);
+  const { stream, name } = openText(input, options, 'readFasta');
+  const parser = new FastaParser(name, options.allowEmpty ?? false, max);
   const decoder = new StringDecoder('utf8');
   // The unfinished last line, in pieces: a long single-line sequence is joined
-  // once when its newline arrives, not re-copied with every chunk.
+  // once when its newline arrives, not re-copied with every chunk. A line is
+  // at most max characters, and one more for a CR.
   let pending: string[] = [];
+  let pendingLength = 0;
+  const lineLimit = max + 1;
   const records: FastaRecord[] = [];
   const take = (line: string) => {
     const r = parser.push(line);
     if (r) records.push(r);
   };
+  /** Cuts decoded text into lines for the parser, keeping the unfinished last one. */
+  const feed = (text: string) => {
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      const tail = text.slice(start, nl);
+      if (pendingLength + tail.length > lineLimit) throw parser.tooLong(undefined, pending[0] ?? tail);
+      take(pending.length ? pending.join('') + tail : tail);
+      pending = [];
+      pendingLength = 0;
+      start = nl + 1;
+    }
+    if (start < text.length) {
+      pending.push(text.slice(start));
+      pendingLength += text.length - start;
+      if (pendingLength > lineLimit) throw parser.tooLong(undefined, pending[0]);
+    }
+  };
   try {
     for await (const chunk of stream) {
-      const text: string = typeof chunk === 'string' ? chunk : decoder.write(chunk);
-      let start = 0;
-      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-        const tail = text.slice(start, nl);
-        take(pending.length ? pending.join('') + tail : tail);
-        pending = [];
-        start = nl + 1;
+      let failure: unknown;
+      try {
+        feed(typeof chunk === 'string' ? chunk : decoder.write(chunk));
+      } catch (e) {
+        failure = e;
       }
-      if (start < text.length) pending.push(text.slice(start));
+      // The records before a bad line come out before its error.
       yield* records.splice(0);
+      if (failure) throw failure;
     }
   } catch (e) {
     throw readError('FASTA', name, e);

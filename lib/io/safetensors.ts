@@ -8,16 +8,16 @@
 //
 // A malformed or truncated file is a GermError ERR_FORMAT naming the problem,
 // never an out-of-bounds read. Files are read with positioned reads (only the
-// tensors asked for), and written atomically: to a temporary file in the same
-// folder, flushed, then renamed over the target, so a crash mid-save leaves the
-// old file whole.
-import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import type { DType } from '../dtype';
+// tensors asked for), and written atomically (atomic.ts: a temporary file in the
+// same folder, flushed, then renamed over the target), so a crash mid-save leaves
+// the old file whole and no temporary file outlives its writer.
+import type { FileHandle } from 'node:fs/promises';
+import { type DType, describeValue, optionsArg } from '../dtype';
 import { GermError } from '../errors';
 import { type TensorOptions, cast, tensor } from '../ops';
-import type { Tensor } from '../tensor';
+import { type Tensor, tensorArg } from '../tensor';
+import { AtomicWriter } from './atomic';
+import { openRegularFile } from './text';
 
 /** The dtypes safetensors names, with their element sizes. */
 const ELEMENT_BYTES: Record<string, number> = {
@@ -41,6 +41,10 @@ export interface SafetensorsEntry {
   end: number;
 }
 
+function invalid(message: string): GermError {
+  return new GermError(message, 'ERR_INVALID_ARGUMENT');
+}
+
 function bad(file: string, why: string): GermError {
   return new GermError(`safetensors ${file}: ${why}`, 'ERR_FORMAT');
 }
@@ -48,6 +52,9 @@ function bad(file: string, why: string): GermError {
 /** Parses and validates a header against the file size. Exported for tests of the checks. */
 export function parseSafetensorsHeader(file: string, fileSize: number, prefix: Uint8Array,
   headerBytes: Uint8Array): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
+  for (const [name, v] of [['prefix', prefix], ['headerBytes', headerBytes]] as const)
+    if (!(v instanceof Uint8Array)) throw invalid(`parseSafetensorsHeader: ${name} must be a Uint8Array, got ${describeValue(v)}`);
+  if (prefix.length < 8) throw invalid(`parseSafetensorsHeader: prefix must hold the 8 length bytes, got ${prefix.length}`);
   const n = Number(new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true));
   const dataStart = 8 + n;
   let json: unknown;
@@ -102,11 +109,13 @@ export class SafetensorsFile {
     readonly metadata: Record<string, string>,
   ) {}
 
-  /** Opens a file and validates its header; tensors are read on demand. */
+  /**
+   * Opens a file and validates its header; tensors are read on demand. A path
+   * that is not a regular file (a FIFO, a folder) is ERR_INVALID_ARGUMENT.
+   */
   static async open(file: string): Promise<SafetensorsFile> {
-    const handle = await open(file, 'r');
+    const { handle, size } = await openRegularFile(file, 'safetensors');
     try {
-      const { size } = await handle.stat();
       if (size < 8) throw bad(file, `${size} bytes: too short for the 8-byte header length`);
       const prefix = new Uint8Array(8);
       await handle.read(prefix, 0, 8, 0);
@@ -161,7 +170,8 @@ export class SafetensorsFile {
 }
 
 /** Every tensor of a file, as a name -> Tensor map. */
-export async function loadSafetensors(file: string, options: TensorOptions = {}): Promise<Map<string, Tensor>> {
+export async function loadSafetensors(file: string, opts?: TensorOptions): Promise<Map<string, Tensor>> {
+  const options = optionsArg(opts, 'loadSafetensors');
   const f = await SafetensorsFile.open(file);
   const out = new Map<string, Tensor>();
   try {
@@ -181,8 +191,16 @@ export async function loadSafetensors(file: string, options: TensorOptions = {})
  * spaces, as the reference implementation does.
  */
 export async function saveSafetensors(file: string, tensors: Record<string, Tensor>,
-  metadata: Record<string, string> = {}): Promise<void> {
+  meta?: Record<string, string>): Promise<void> {
+  const op = 'saveSafetensors';
+  if (typeof file !== 'string' || file === '') throw invalid(`${op}: file must be a path, got ${describeValue(file)}`);
+  if (tensors === null || typeof tensors !== 'object' || Array.isArray(tensors))
+    throw invalid(`${op}: tensors must be an object of name -> Tensor, got ${describeValue(tensors)}`);
+  const metadata = optionsArg(meta, op, 'metadata');
+  for (const [k, v] of Object.entries(metadata))
+    if (typeof v !== 'string') throw invalid(`${op}: metadata "${k}" must be a string, got ${describeValue(v)}`);
   const names = Object.keys(tensors).sort();
+  for (const name of names) tensorArg(tensors[name], op, `tensors["${name}"]`);
   const header: Record<string, unknown> = Object.keys(metadata).length ? { __metadata__: metadata } : {};
   const blobs: Uint8Array[] = [];
   let offset = 0;
@@ -200,16 +218,12 @@ export async function saveSafetensors(file: string, tensors: Record<string, Tens
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(json.length), true);
 
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const h = await open(tmp, 'wx');
+  const out = await AtomicWriter.open(file);
   try {
-    for (const part of [prefix, json, ...blobs]) await h.write(part);
-    await h.sync();
-    await h.close();
-    await rename(tmp, file);
+    for (const part of [prefix, json, ...blobs]) await out.write(part);
   } catch (e) {
-    await h.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
+    await out.abort();
     throw e;
   }
+  await out.commit();
 }

@@ -17,11 +17,12 @@
 // dA and dB accumulate over backward calls (one GEMM with beta = 1 each)
 // until zeroGrad(). All tensors share one float dtype; gradients are kept in
 // it too (accumulating many bf16 steps loses precision: pass f32 if that matters).
+import { optionsArg } from '../dtype';
 import { GermError } from '../errors';
 import { native } from '../native';
 import { matmul, zeros } from '../ops';
-import { Tensor } from '../tensor';
-import { checkAdapter } from './adapter';
+import { Tensor, tensorArg } from '../tensor';
+import { LORA_MAX_RANK, checkAdapter } from './adapter';
 import { catRows, matmulInto } from './ops';
 
 export interface LoraLinearOptions {
@@ -79,8 +80,10 @@ export class LoraLinear {
   #gradA: Tensor | null = null;
   #gradB: Tensor | null = null;
 
-  constructor(opts: LoraLinearOptions) {
-    const { weight, bias } = opts;
+  constructor(options: LoraLinearOptions) {
+    const opts = optionsArg(options, 'LoraLinear');
+    const weight = tensorArg(opts.weight, 'LoraLinear', 'weight');
+    const bias = opts.bias === undefined || opts.bias === null ? undefined : tensorArg(opts.bias, 'LoraLinear', 'bias');
     [this.outFeatures, this.inFeatures] = weight.ndim === 2 ? weight.shape : [0, 0];
     this.dtype = weight.dtype;
     this.device = weight.device;
@@ -123,6 +126,9 @@ export class LoraLinear {
 
   #attach(weight: Tensor, A: Tensor, B: Tensor, rank: number | undefined): void {
     const checked = checkAdapter('LoraLinear', weight, { A, B, alpha: this.alpha, rank });
+    if (checked.rank > LORA_MAX_RANK)
+      throw new GermError(`LoraLinear: rank ${checked.rank} is above the fused kernel's limit ${LORA_MAX_RANK} ` +
+        '(merge such an adapter with loraMerge instead)', 'ERR_INVALID_ARGUMENT');
     const stacked = catRows([weight, A]);
     let stackedBias: Tensor | null = null;
     if (this.#bias) {
@@ -138,6 +144,7 @@ export class LoraLinear {
 
   /** x [..., in] -> y [..., out]; keeps x and x A^T for backward. */
   forward(x: Tensor): Tensor {
+    tensorArg(x, 'LoraLinear.forward', 'x');
     const { outFeatures: out, inFeatures: inF, rank: r } = this;
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== inF)
       throw new GermError(`LoraLinear.forward: x must be [..., ${inF}], got ${dims(x.shape)}`, 'ERR_SHAPE');
@@ -161,6 +168,7 @@ export class LoraLinear {
    * and dB. One backward per forward: the saved activations are released.
    */
   backward(dy: Tensor): LoraGrads {
+    tensorArg(dy, 'LoraLinear.backward', 'dy');
     const saved = this.#saved;
     if (!saved)
       throw new GermError('LoraLinear.backward: no saved forward (call forward first; each forward allows one backward)',

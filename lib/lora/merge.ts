@@ -8,14 +8,12 @@
 // value, so |W'' - W| <= u (|W'| + |W''|) (u = 2^-11 f16, 2^-8 bf16) plus the
 // f32 error of B A; keep an unmerged copy of W if you need it back exactly.
 import type { Tensor } from '../tensor';
-import { type LoraAdapter, checkAdapter } from './adapter';
+import { LORA_MAX_RANK, type LoraAdapter, checkAdapter } from './adapter';
 import { addLowRankInto, matmulInto } from './ops';
-
-const MAX_FUSED_RANK = 128;
 
 function update(op: string, weight: Tensor, adapter: LoraAdapter, sign: 1 | -1): Tensor {
   const { scale, rank } = checkAdapter(op, weight, adapter);
-  if (rank <= MAX_FUSED_RANK) return addLowRankInto(weight, adapter.A, adapter.B, sign * scale);
+  if (rank <= LORA_MAX_RANK) return addLowRankInto(weight, adapter.A, adapter.B, sign * scale);
   return matmulInto(weight, adapter.B, adapter.A, { alpha: sign * scale, beta: 1 });
 }
 

@@ -11,7 +11,9 @@
 // rounding at the end, inside Q), on the weight's device. A clipping ratio the
 // base was quantized with is not stored with it and so is not reapplied: pass
 // the re-quantized weight through quantize() yourself if you need one.
-import type { Tensor } from '../tensor';
+import { describeValue, optionsArg } from '../dtype';
+import { GermError } from '../errors';
+import { type Tensor, tensorArg } from '../tensor';
 import { Nf4Tensor, quantizeNf4 } from '../quant/nf4';
 import { QuantizedTensor, quantize } from '../quant/uniform';
 import type { LoraAdapter } from './adapter';
@@ -19,6 +21,13 @@ import { loraMerge } from './merge';
 
 /** A new quantized weight holding deq(weight) + (alpha / r) B A; `weight` is left as it was. */
 export function loraMergeQuantized<Q extends QuantizedTensor | Nf4Tensor>(weight: Q, adapter: LoraAdapter): Q {
+  const op = 'loraMergeQuantized';
+  if (!(weight instanceof QuantizedTensor) && !(weight instanceof Nf4Tensor))
+    throw new GermError(`${op}: weight must be a QuantizedTensor or an Nf4Tensor, got ${describeValue(weight)}`,
+      'ERR_INVALID_ARGUMENT');
+  const ad = optionsArg(adapter, op, 'adapter');
+  tensorArg(ad.A, op, 'A');
+  tensorArg(ad.B, op, 'B');
   const dense: Tensor = weight.dequantize('f32');
   try {
     // The adapter may be f16 / bf16; the merge GEMM wants one dtype.

@@ -1,7 +1,9 @@
 // The ops LoRA is built from: an in-place GEMM and its rank-r special case
 // (the ops that write into an existing tensor), and row concatenation.
+import { boolArg, describeValue, finiteArg, optionsArg } from '../dtype';
+import { GermError } from '../errors';
 import { native } from '../native';
-import { Tensor } from '../tensor';
+import { Tensor, handleOf } from '../tensor';
 
 export interface MatmulIntoOptions {
   /** Use a's transpose. */
@@ -23,9 +25,11 @@ export interface MatmulIntoOptions {
  * result; ops queued earlier that read it still see the old values, on any
  * device. Returns out.
  */
-export function matmulInto(out: Tensor, a: Tensor, b: Tensor, options: MatmulIntoOptions = {}): Tensor {
-  native().matmulInto(out.handle, a.handle, b.handle, options.transA ?? false, options.transB ?? false,
-    options.alpha ?? 1, options.beta ?? 1);
+export function matmulInto(out: Tensor, a: Tensor, b: Tensor, options?: MatmulIntoOptions): Tensor {
+  const op = 'matmulInto', o = optionsArg(options, op);
+  native().matmulInto(handleOf(out, op, 'out'), handleOf(a, op, 'a'), handleOf(b, op, 'b'),
+    boolArg(o.transA, op, 'transA', false), boolArg(o.transB, op, 'transB', false), finiteArg(o.alpha, op, 'alpha', 1),
+    finiteArg(o.beta, op, 'beta', 1));
   return out;
 }
 
@@ -36,11 +40,14 @@ export function matmulInto(out: Tensor, a: Tensor, b: Tensor, options: MatmulInt
  * layout and aliasing rules as matmulInto. Returns weight.
  */
 export function addLowRankInto(weight: Tensor, A: Tensor, B: Tensor, scale: number): Tensor {
-  native().loraMerge(weight.handle, A.handle, B.handle, scale);
+  const op = 'addLowRankInto';
+  native().loraMerge(handleOf(weight, op, 'weight'), handleOf(A, op, 'A'), handleOf(B, op, 'B'), finiteArg(scale, op, 'scale'));
   return weight;
 }
 
 /** Stacks tensors along dim 0 (same dtype, device and trailing dims) into a new contiguous tensor. */
 export function catRows(parts: Tensor[]): Tensor {
-  return new Tensor(native().catRows(parts.map((p) => p.handle)));
+  if (!Array.isArray(parts))
+    throw new GermError(`catRows: parts must be an array of Tensors, got ${describeValue(parts)}`, 'ERR_INVALID_ARGUMENT');
+  return new Tensor(native().catRows(parts.map((p, i) => handleOf(p, 'catRows', `parts[${i}]`))));
 }

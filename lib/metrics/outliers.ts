@@ -4,10 +4,11 @@
 // of them in one read of x and merges them into a running state of exact
 // partial moments (f64 count, mean, M2, M3, M4), so statistics streamed over
 // many calibration batches equal those of the concatenated activations.
+import { describeValue } from '../dtype';
 import { native } from '../native';
 import { max } from '../ops';
 import { GermError } from '../errors';
-import { Tensor } from '../tensor';
+import { Tensor, handleOf, tensorArg } from '../tensor';
 
 export type AbsMaxOver = 'tensor' | 'channel' | 'token';
 
@@ -40,8 +41,8 @@ interface StepOut {
   channelAbsMax: Tensor;
 }
 
-function step(x: Tensor, prev: Tensor | null): StepOut {
-  const [state, k, rowMax, colMax] = native().outlierStats(x.handle, prev?.handle ?? null);
+function step(op: string, x: Tensor, prev: Tensor | null): StepOut {
+  const [state, k, rowMax, colMax] = native().outlierStats(handleOf(x, op, 'x'), prev?.handle ?? null);
   return { state: new Tensor(state), tokenKurtosis: new Tensor(k), tokenAbsMax: new Tensor(rowMax),
     channelAbsMax: new Tensor(colMax) };
 }
@@ -75,10 +76,14 @@ export class OutlierStats {
 
   /** device: where the batches live; by default, the first batch's device. */
   constructor(device?: string) {
+    if (device !== undefined && typeof device !== 'string')
+      throw new GermError(`OutlierStats: device must be a string ('cpu', 'cuda:0' ...), got ${describeValue(device)}`,
+        'ERR_INVALID_ARGUMENT');
     this.#device = device === 'cuda' ? 'cuda:0' : device;
   }
 
   update(x: Tensor): void {
+    tensorArg(x, 'OutlierStats.update', 'x');
     if (this.#device !== undefined && x.device !== this.#device)
       throw new GermError(`OutlierStats.update: batch on ${x.device}, the accumulator is on ${this.#device}`,
         'ERR_DEVICE');
@@ -86,7 +91,7 @@ export class OutlierStats {
     if (this.#channels && x.ndim > 0 && hidden !== this.#channels.shape[0])
       throw new GermError(`OutlierStats.update: batch [${x.shape}] has ${hidden} channels, earlier batches had ` +
         `${this.#channels.shape[0]}`, 'ERR_SHAPE');
-    const out = step(x, this.#state);
+    const out = step('OutlierStats.update', x, this.#state);
     this.#device = x.device;
     disposeAll(out.tokenKurtosis, out.tokenAbsMax, this.#state);
     this.#state = out.state;
@@ -120,7 +125,7 @@ export class OutlierStats {
 
 /** Kurtosis of all of x as the GERM appendix defines it: n sum (x - mean)^4 / (sum (x - mean)^2)^2. */
 export async function kurtosis(x: Tensor): Promise<number> {
-  const out = step(x, null);
+  const out = step('kurtosis', x, null);
   disposeAll(out.tokenKurtosis, out.tokenAbsMax, out.channelAbsMax);
   try {
     return (await readState(out.state)).kurtosis;
@@ -135,7 +140,7 @@ export async function kurtosis(x: Tensor): Promise<number> {
  * std; perToken has x's leading shape flattened, mean is their average (f64).
  */
 export async function tokenKurtosis(x: Tensor): Promise<{ perToken: Float32Array; mean: number }> {
-  const out = step(x, null);
+  const out = step('tokenKurtosis', x, null);
   disposeAll(out.tokenAbsMax, out.channelAbsMax);
   try {
     const [perToken, state] = await Promise.all([out.tokenKurtosis.data<'f32'>(), readState(out.state)]);
@@ -152,9 +157,9 @@ export async function tokenKurtosis(x: Tensor): Promise<{ perToken: Float32Array
  */
 export function absMax(x: Tensor, over: AbsMaxOver): Tensor {
   if (over !== 'tensor' && over !== 'channel' && over !== 'token')
-    throw new GermError(`absMax: over must be 'tensor', 'channel' or 'token', got ${String(over)}`,
+    throw new GermError(`absMax: over must be 'tensor', 'channel' or 'token', got ${describeValue(over)}`,
       'ERR_INVALID_ARGUMENT');
-  const out = step(x, null);
+  const out = step('absMax', x, null);
   disposeAll(out.state, out.tokenKurtosis);
   if (over === 'token') {
     out.channelAbsMax.dispose();

@@ -6,7 +6,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultDevice } from '../devices';
-import type { DType } from '../dtype';
+import { type DType, optionsArg } from '../dtype';
 import { GermError } from '../errors';
 import { type GermConfig, loadConfig } from '../io/config';
 import { attentionProbabilities } from '../nn/attention_probs';
@@ -59,7 +59,8 @@ export class GermModel {
    * converted to model.safetensors (README: one line of Python); germ never
    * unpickles.
    */
-  static async load(dir: string, options: LoadOptions = {}): Promise<GermModel> {
+  static async load(dir: string, opts?: LoadOptions): Promise<GermModel> {
+    const options = optionsArg(opts, 'GermModel.load');
     const device = options.device ?? defaultDevice();
     const dtype: DType = options.dtype ?? (device === 'cpu' ? 'f32' : 'f16');
     if (!['f32', 'f16', 'bf16'].includes(dtype)) throw arg(`GermModel.load: dtype must be f32, f16 or bf16, got ${dtype}`);
@@ -67,6 +68,8 @@ export class GermModel {
       maxBatchTokens: positive('maxBatchTokens', options.maxBatchTokens, 16384),
       maxBatchSize: positive('maxBatchSize', options.maxBatchSize, 64),
     };
+    // Each file is opened as a regular file (of bounded size for the JSON ones, io/text.ts):
+    // a FIFO, folder or device is a GermError at once.
     const config = await loadConfig(dir);
     const weights = path.join(dir, 'model.safetensors');
     if (!(await exists(weights))) {
@@ -77,7 +80,12 @@ export class GermModel {
     if (tokenizer.vocabSize > config.vocabSize)
       throw new GermError(`tokenizer.json has ${tokenizer.vocabSize} tokens, more than the config's vocab_size ${config.vocabSize}`, 'ERR_FORMAT');
     const model = await BertModel.load(weights, config, device, dtype);
-    return new GermModel(config, tokenizer, model, limits);
+    try {
+      return new GermModel(config, tokenizer, model, limits);
+    } catch (e) {
+      model.dispose(); // the constructor refused the tokenizer: the weights are freed, not left to the collector
+      throw e;
+    }
   }
 
   get info(): ModelInfo {

@@ -49,7 +49,9 @@ export class BertModel {
       const H = config.hiddenSize, V = config.vocabSize;
       const word = await reader.get('bert.embeddings.word_embeddings.weight', [V, H]);
       const types = await reader.get('bert.embeddings.token_type_embeddings.weight', [config.typeVocabSize, H]);
-      const tokenTable = add(word, types.narrow(0, 0, 1));
+      const type0 = types.narrow(0, 0, 1);
+      const tokenTable = reader.adopt(add(word, type0));
+      type0.dispose();
       types.dispose();
       const embLn = {
         w: await reader.get('bert.embeddings.LayerNorm.weight', [H]),

@@ -43,6 +43,12 @@ export class WeightReader {
     return this.has(name) ? this.get(name, shape) : null;
   }
 
+  /** A tensor made from loaded weights, freed with them if the load fails. */
+  adopt(t: Tensor): Tensor {
+    this.loaded.push(t);
+    return t;
+  }
+
   /** Closes the file; on failure also frees what was loaded. */
   async close(failed = false): Promise<void> {
     if (failed) for (const t of this.loaded) t.dispose();

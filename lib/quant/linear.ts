@@ -20,12 +20,12 @@
 // quantizer divides x by s inside its one pass (no extra kernel, no extra
 // copy of x), so a calibrated model needs nothing else.
 import type { NativeQLinearOptions } from '../../types/native';
-import { type DType, checkDType } from '../dtype';
+import { type DType, boolArg, checkDType, describeValue, optionsArg } from '../dtype';
 import { GermError } from '../errors';
 import { native } from '../native';
-import { Tensor } from '../tensor';
+import { Tensor, handleOf, optionalHandle } from '../tensor';
 import { Nf4Tensor } from './nf4';
-import { QuantizedTensor } from './uniform';
+import { QuantizedTensor, bitsArg } from './uniform';
 
 export interface QuantizeActivationsOptions {
   bits?: 8 | 6 | 4;  // default 8; 4-bit codes are packed two per byte, like quantize()
@@ -38,9 +38,10 @@ export interface QuantizeActivationsOptions {
  * row), in one kernel. Without `smooth` it equals quantize(x, { granularity:
  * 'token', bits }) bit for bit.
  */
-export function quantizeActivations(x: Tensor, options: QuantizeActivationsOptions = {}): QuantizedTensor {
-  const bits = options.bits ?? 8;
-  const [q, scale] = native().quantizeTokens(x.handle, options.smooth?.handle ?? null, bits);
+export function quantizeActivations(x: Tensor, options?: QuantizeActivationsOptions): QuantizedTensor {
+  const op = 'quantizeActivations', o = optionsArg(options, op);
+  const bits = bitsArg(o.bits, op);
+  const [q, scale] = native().quantizeTokens(handleOf(x, op, 'x'), optionalHandle(o.smooth, op, 'options.smooth'), bits);
   return new QuantizedTensor(new Tensor(q), new Tensor(scale), undefined, bits, true, 'token', 0, [...x.shape]);
 }
 
@@ -64,13 +65,15 @@ export interface QuantizedLinearOptions {
   actBits?: 8 | 6 | 4;
 }
 
+const OP = 'quantizedLinear';
+
 function fail(message: string, code: 'ERR_INVALID_ARGUMENT' | 'ERR_DTYPE' = 'ERR_INVALID_ARGUMENT'): never {
   throw new GermError(`quantizedLinear: ${message}`, code);
 }
 
 function epilogue(x: Tensor | QuantizedTensor, o: QuantizedLinearOptions): NativeQLinearOptions {
   const outDtype = checkDType(o.outDtype ?? (x instanceof Tensor ? x.dtype : 'f32'));
-  return { bias: o.bias?.handle ?? null, gelu: o.gelu ?? false, outDtype };
+  return { bias: optionalHandle(o.bias, OP, 'options.bias'), gelu: boolArg(o.gelu, OP, 'gelu', false), outDtype };
 }
 
 /** W8A8 / W6A6 (8- or 6-bit codes in int8) or W4A4 (packed nibbles): one integer GEMM. */
@@ -94,7 +97,8 @@ function integer(x: Tensor | QuantizedTensor, w: QuantizedTensor, o: QuantizedLi
   }
   const k = w.shape[w.shape.length - 1];
   try {
-    return new Tensor(native().qlinearInt(xq.q.handle, xq.scale.handle, w.q.handle, w.scale.handle, wide(w.bits) ? 8 : 4,
+    return new Tensor(native().qlinearInt(handleOf(xq.q, OP, 'x.q'), handleOf(xq.scale, OP, 'x.scale'),
+      handleOf(w.q, OP, 'w.q'), handleOf(w.scale, OP, 'w.scale'), wide(w.bits) ? 8 : 4,
       k, epilogue(x, o)));
   } finally {
     if (xq !== x) xq.dispose();  // safe: queued work keeps its inputs alive
@@ -105,10 +109,11 @@ function weightOnly(x: Tensor | QuantizedTensor, w: QuantizedTensor | Nf4Tensor,
   if (!(x instanceof Tensor)) fail('a 4-bit weight-only GEMM takes f16 / bf16 activations, not quantized ones');
   if (o.smooth || o.actBits) fail('smooth and actBits apply to the integer GEMMs (W8A8, W6A6, W4A4) only');
   const weight = w instanceof Nf4Tensor
-    ? { format: 'nf4' as const, q: w.codes.handle, scale: w.absmax.handle, absmax2: w.absmax2?.handle ?? null,
-      offset: w.offset?.handle ?? null, groupSize: w.blockSize, shape: w.shape }
-    : { format: 'int4' as const, q: w.q.handle, scale: w.scale.handle, zero: w.zero?.handle ?? null,
-      granularity: w.granularity, groupSize: w.groupSize, shape: w.shape };
+    ? { format: 'nf4' as const, q: handleOf(w.codes, OP, 'w.codes'), scale: handleOf(w.absmax, OP, 'w.absmax'),
+      absmax2: optionalHandle(w.absmax2, OP, 'w.absmax2'), offset: optionalHandle(w.offset, OP, 'w.offset'),
+      groupSize: w.blockSize, shape: w.shape }
+    : { format: 'int4' as const, q: handleOf(w.q, OP, 'w.q'), scale: handleOf(w.scale, OP, 'w.scale'),
+      zero: optionalHandle(w.zero, OP, 'w.zero'), granularity: w.granularity, groupSize: w.groupSize, shape: w.shape };
   return new Tensor(native().qlinearW4(x.handle, weight, epilogue(x, o)));
 }
 
@@ -118,7 +123,11 @@ function weightOnly(x: Tensor | QuantizedTensor, w: QuantizedTensor | Nf4Tensor,
  * returns [..., out]. Runs on x's device, off the main thread.
  */
 export function quantizedLinear(x: Tensor | QuantizedTensor, w: QuantizedTensor | Nf4Tensor,
-  options: QuantizedLinearOptions = {}): Tensor {
+  opts?: QuantizedLinearOptions): Tensor {
+  const options = optionsArg(opts, OP);
+  if (!(x instanceof Tensor) && !(x instanceof QuantizedTensor))
+    fail(`x must be a Tensor or a QuantizedTensor, got ${describeValue(x)}`);
+  if (options.actBits !== undefined) bitsArg(options.actBits, OP, 'actBits');
   if (w instanceof QuantizedTensor) {
     const a4 = options.actBits === 4 || (x instanceof QuantizedTensor && x.bits === 4);
     if (w.bits !== 4 || a4) return integer(x, w, options);

@@ -9,10 +9,10 @@
 // absmax values absmax2 = max|absmax - offset| with 8-bit codes of the nearest
 // entry of bitsandbytes' signed dynamic map to (absmax - offset) / absmax2;
 // absmax is read back as dyn[code] * absmax2 + offset.
-import { type DType, checkDType } from '../dtype';
+import { type DType, boolArg, checkDType, describeValue, optionsArg } from '../dtype';
 import { GermError } from '../errors';
 import { native } from '../native';
-import { Tensor } from '../tensor';
+import { Tensor, handleOf, optionalHandle } from '../tensor';
 
 /** The 16 NF4 values, code 0..15 (QLoRA appendix / bitsandbytes). */
 export const NF4_VALUES: readonly number[] = Object.freeze([
@@ -53,8 +53,10 @@ export class Nf4Tensor {
 
   /** NF4[code] * absmax as a new tensor of `dtype` (f32, f16 or bf16; default f32), shaped like the input. */
   dequantize(dtype: DType = 'f32'): Tensor {
-    return new Tensor(native().dequantizeNf4(this.codes.handle, this.absmax.handle, this.absmax2?.handle ?? null,
-      this.offset?.handle ?? null, this.blockSize, this.shape, checkDType(dtype)));
+    const op = 'Nf4Tensor.dequantize';
+    return new Tensor(native().dequantizeNf4(handleOf(this.codes, op, 'codes'), handleOf(this.absmax, op, 'absmax'),
+      optionalHandle(this.absmax2, op, 'absmax2'), optionalHandle(this.offset, op, 'offset'), this.blockSize, this.shape,
+      checkDType(dtype)));
   }
 
   dispose(): void {
@@ -63,12 +65,14 @@ export class Nf4Tensor {
 }
 
 /** NF4-quantizes a float tensor (any shape, flattened into blocks). */
-export function quantizeNf4(w: Tensor, options: Nf4Options = {}): Nf4Tensor {
-  const blockSize = options.blockSize ?? 64, doubleQuant = options.doubleQuant ?? true;
+export function quantizeNf4(w: Tensor, opts?: Nf4Options): Nf4Tensor {
+  const options = optionsArg(opts, 'quantizeNf4');
+  const hw = handleOf(w, 'quantizeNf4', 'w');
+  const blockSize = options.blockSize ?? 64, doubleQuant = boolArg(options.doubleQuant, 'quantizeNf4', 'doubleQuant', true);
   if (!Number.isInteger(blockSize) || blockSize <= 0 || blockSize % 2 !== 0)
-    throw new GermError(`quantizeNf4: blockSize must be a positive even integer, got ${blockSize}`,
+    throw new GermError(`quantizeNf4: blockSize must be a positive even integer, got ${describeValue(blockSize)}`,
       'ERR_INVALID_ARGUMENT');
-  const [codes, absmax, absmax2, offset] = native().quantizeNf4(w.handle, blockSize, doubleQuant);
+  const [codes, absmax, absmax2, offset] = native().quantizeNf4(hw, blockSize, doubleQuant);
   return new Nf4Tensor(new Tensor(codes), new Tensor(absmax), absmax2 ? new Tensor(absmax2) : undefined,
     offset ? new Tensor(offset) : undefined, blockSize, [...w.shape]);
 }

@@ -9,12 +9,20 @@
 // scale would be 0 (all zeros) gets scale 1. NaN quantizes to the zero point.
 // dequantize: (q - zero) * scale, rounded once into the requested dtype.
 import type { NativeTensor } from '../../types/native';
-import { type DType, checkDType } from '../dtype';
+import { type DType, checkDType, describeValue, optionsArg } from '../dtype';
 import { GermError } from '../errors';
 import { native } from '../native';
-import { Tensor } from '../tensor';
+import { Tensor, handleOf, optionalHandle } from '../tensor';
 
 export type QuantBits = 8 | 6 | 4;
+
+/** bits checked: 8, 6 or 4 (undefined gives 8). */
+export function bitsArg(bits: unknown, op: string, name = 'bits'): QuantBits {
+  if (bits === undefined) return 8;
+  if (bits !== 8 && bits !== 6 && bits !== 4)
+    throw new GermError(`${op}: ${name} must be 8, 6 or 4, got ${describeValue(bits)}`, 'ERR_INVALID_ARGUMENT');
+  return bits;
+}
 /**
  * Which values share a scale: 'tensor' one; 'channel' each row of a weight
  * [out, in]; 'token' each row of activations [..., hidden] (computed on the
@@ -63,7 +71,9 @@ export class QuantizedTensor {
 
   /** (q - zero) * scale as a new tensor of `dtype` (a float; default f32). */
   dequantize(dtype: DType = 'f32'): Tensor {
-    return new Tensor(native().dequantize(this.q.handle, this.scale.handle, this.zero?.handle ?? null, {
+    const op = 'QuantizedTensor.dequantize';
+    return new Tensor(native().dequantize(handleOf(this.q, op, 'q'), handleOf(this.scale, op, 'scale'),
+      optionalHandle(this.zero, op, 'zero'), {
       bits: this.bits, symmetric: this.symmetric, granularity: this.granularity, groupSize: this.groupSize,
       shape: this.shape, dtype: checkDType(dtype),
     }));
@@ -79,18 +89,24 @@ export class QuantizedTensor {
 const GRANULARITIES: readonly string[] = ['tensor', 'channel', 'token', 'group'];
 
 /** Quantizes a float tensor (see QuantizedTensor for the layout). Throws GermError on bad options. */
-export function quantize(x: Tensor, options: QuantizeOptions = {}): QuantizedTensor {
-  const bits = options.bits ?? 8, symmetric = options.symmetric ?? true;
+export function quantize(x: Tensor, opts?: QuantizeOptions): QuantizedTensor {
+  const options = optionsArg(opts, 'quantize');
+  const hx = handleOf(x, 'quantize', 'x');
+  const bits = bitsArg(options.bits, 'quantize'), symmetric = options.symmetric ?? true;
   const granularity = options.granularity ?? 'channel', groupSize = options.groupSize ?? 128;
-  if (bits !== 8 && bits !== 6 && bits !== 4)
-    throw new GermError(`quantize: bits must be 8, 6 or 4, got ${String(bits)}`, 'ERR_INVALID_ARGUMENT');
+  if (typeof symmetric !== 'boolean')
+    throw new GermError(`quantize: symmetric must be true or false, got ${describeValue(symmetric)}`, 'ERR_INVALID_ARGUMENT');
   if (!GRANULARITIES.includes(granularity))
-    throw new GermError(`quantize: granularity must be one of ${GRANULARITIES.join(', ')}, got ${String(granularity)}`,
+    throw new GermError(`quantize: granularity must be one of ${GRANULARITIES.join(', ')}, got ${describeValue(granularity)}`,
       'ERR_INVALID_ARGUMENT');
   if (!Number.isInteger(groupSize))
-    throw new GermError(`quantize: groupSize must be an integer, got ${groupSize}`, 'ERR_INVALID_ARGUMENT');
-  const clip: number | NativeTensor = options.clip instanceof Tensor ? options.clip.handle : options.clip ?? 1;
-  const [q, scale, zero] = native().quantize(x.handle, { bits, symmetric, granularity, groupSize, clip });
+    throw new GermError(`quantize: groupSize must be an integer, got ${describeValue(groupSize)}`, 'ERR_INVALID_ARGUMENT');
+  const c = options.clip ?? 1;
+  if (!(c instanceof Tensor) && typeof c !== 'number')  // the range is checked natively
+    throw new GermError(`quantize: clip must be a number in (0, 1] or an f32 Tensor, got ${describeValue(c)}`,
+      'ERR_INVALID_ARGUMENT');
+  const clip: number | NativeTensor = c instanceof Tensor ? c.handle : c;
+  const [q, scale, zero] = native().quantize(hx, { bits, symmetric, granularity, groupSize, clip });
   return new QuantizedTensor(new Tensor(q), new Tensor(scale), zero ? new Tensor(zero) : undefined, bits, symmetric,
     granularity, groupSize, [...x.shape]);
 }

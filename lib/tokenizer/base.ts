@@ -34,7 +34,7 @@ export class BaseTokenizer extends DnaTokenizer {
     return out;
   }
 
-  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+  decode(ids: ArrayLike<number>, options?: DecodeOptions): string {
     return this.joinTokens(ids, options, (id) => id < FIRST);
   }
 }

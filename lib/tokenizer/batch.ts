@@ -3,6 +3,7 @@
 // special tokens, truncates, pads, and lays the batch out row-major as the
 // encoder's [B, L] input, with per-row attention lengths rather than a mask
 // (germ's attention takes lengths, and a mask is derivable from them).
+import { describeValue, optionsArg } from '../dtype';
 import { GermError } from '../errors';
 import type { DnaOptions } from './dna';
 
@@ -58,8 +59,9 @@ export function withSpecials(spec: Pick<BatchSpec, 'prefix' | 'suffix'>, content
   return out;
 }
 
-export function encodeBatch(spec: BatchSpec, seqs: readonly string[], options: BatchOptions = {}): EncodedBatch {
+export function encodeBatch(spec: BatchSpec, seqs: readonly string[], opts?: BatchOptions): EncodedBatch {
   if (!Array.isArray(seqs)) throw arg('encodeBatch: sequences must be an array of strings');
+  const options = optionsArg(opts, 'encodeBatch');
   const { maxLength, truncation = false } = options;
   const padding = options.padding === undefined ? 'longest' : options.padding;
   if (padding !== 'longest' && padding !== 'max_length' && padding !== false)
@@ -67,7 +69,7 @@ export function encodeBatch(spec: BatchSpec, seqs: readonly string[], options: B
   const add = options.addSpecialTokens ?? true;
   const specials = add ? spec.prefix.length + spec.suffix.length : 0;
   if (maxLength !== undefined && (!Number.isSafeInteger(maxLength) || maxLength <= specials))
-    throw arg(`encodeBatch: maxLength must be an integer above the ${specials} special tokens, got ${maxLength}`);
+    throw arg(`encodeBatch: maxLength must be an integer above the ${specials} special tokens, got ${describeValue(maxLength)}`);
   if ((truncation || padding === 'max_length') && maxLength === undefined)
     throw arg(`encodeBatch: ${truncation ? 'truncation' : "padding: 'max_length'"} needs maxLength`);
 

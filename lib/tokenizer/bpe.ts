@@ -17,13 +17,32 @@
 // (continuing_subword_prefix, end_of_word_suffix, fuse_unk, byte_fallback) are
 // refused with ERR_FORMAT rather than ignored, so a tokenizer germ cannot
 // reproduce never silently produces different ids.
-import { readFile } from 'node:fs/promises';
+import { describeValue } from '../dtype';
 import { GermError } from '../errors';
+import { MAX_TOKENIZER_BYTES, readJsonFile } from '../io/text';
 import type { BatchSpec } from './batch';
 import { type DecodeOptions, DnaTokenizer } from './tokenizer';
 import { type DnaOptions, normalizeDna } from './dna';
 
 export const DEFAULT_SPECIAL_TOKENS = ['[UNK]', '[CLS]', '[SEP]', '[PAD]', '[MASK]'] as const;
+
+/**
+ * Token ids are integers in [0, MAX_VOCAB), model vocabulary and added tokens
+ * alike (so left * MAX_VOCAB + right, a pair of ids, is an exact double).
+ */
+export const MAX_VOCAB = 2 ** 24;
+
+function isId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v < MAX_VOCAB;
+}
+
+/**
+ * A map keyed by token names from the file, which are arbitrary strings:
+ * without a prototype, "toString", "constructor" and "__proto__" are ordinary keys.
+ */
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
 
 /** An `added_tokens` entry, with every field HF writes. */
 export interface AddedToken {
@@ -137,7 +156,11 @@ export class BpeTokenizer extends DnaTokenizer {
 
   /** Reads a tokenizer.json file. */
   static async fromFile(file: string): Promise<BpeTokenizer> {
-    return BpeTokenizer.fromJSON(await readFile(file, 'utf8'), file);
+    if (typeof file !== 'string')
+      throw new GermError(`BpeTokenizer.fromFile: file must be a path (a string), got ${describeValue(file)}`,
+        'ERR_INVALID_ARGUMENT');
+    // A regular file of bounded size: a folder, FIFO or missing file is a GermError naming it.
+    return BpeTokenizer.fromJSON(await readJsonFile(file, 'tokenizer', MAX_TOKENIZER_BYTES), file);
   }
 
   /** Builds a tokenizer from a parsed tokenizer.json object (or its text). */
@@ -161,7 +184,7 @@ export class BpeTokenizer extends DnaTokenizer {
     const vocab = new Map<string, number>();
     const byId = new Map<number, string>();
     for (const [t, id] of Object.entries(model.vocab)) {
-      if (!Number.isSafeInteger(id) || (id as number) < 0 || (id as number) >= 2 ** 24)
+      if (!isId(id))
         throw bad(source, `model.vocab[${JSON.stringify(t)}] = ${JSON.stringify(id)} is not an id (an integer in [0, 2^24))`);
       if (byId.has(id as number)) throw bad(source, `model.vocab gives id ${id} to both ${JSON.stringify(byId.get(id as number))} and ${JSON.stringify(t)}`);
       if (t.length === 0) throw bad(source, 'model.vocab holds an empty token');
@@ -184,7 +207,7 @@ export class BpeTokenizer extends DnaTokenizer {
     if (json.added_tokens !== undefined && json.added_tokens !== null) {
       if (!Array.isArray(json.added_tokens)) throw bad(source, 'added_tokens must be an array');
       json.added_tokens.forEach((a: unknown, i: number) => {
-        if (!isObject(a) || !Number.isSafeInteger(a.id) || (a.id as number) < 0 || (a.id as number) >= 2 ** 24 || typeof a.content !== 'string' || a.content === '')
+        if (!isObject(a) || !isId(a.id) || typeof a.content !== 'string' || a.content === '')
           throw bad(source, `added_tokens[${i}] needs an integer id and a non-empty string content`);
         const id = a.id as number, content = a.content;
         if (vocab.has(content) ? vocab.get(content) !== id : byId.has(id))
@@ -201,7 +224,7 @@ export class BpeTokenizer extends DnaTokenizer {
     }
 
     let single: TemplateItem[], pair: unknown[];
-    let templateSpecials: Record<string, TemplateSpecial> = {};
+    const templateSpecials = dict<TemplateSpecial>();
     const pp = json.post_processor;
     if (pp === undefined || pp === null) {
       single = [special('[CLS]'), seqA, special('[SEP]')];
@@ -221,30 +244,32 @@ export class BpeTokenizer extends DnaTokenizer {
         if (!isObject(pp.special_tokens)) throw bad(source, 'post_processor.special_tokens must be an object');
         for (const [name, v] of Object.entries(pp.special_tokens)) {
           if (!isObject(v) || !Array.isArray(v.ids) || !Array.isArray(v.tokens) || v.ids.length !== v.tokens.length
-            || v.ids.some((x) => !Number.isSafeInteger(x)) || v.tokens.some((x) => typeof x !== 'string'))
+            || v.ids.some((x) => !isId(x)) || v.tokens.some((x) => typeof x !== 'string'))
             throw bad(source, `post_processor.special_tokens[${JSON.stringify(name)}] needs matching ids and tokens arrays`);
           templateSpecials[name] = { id: typeof v.id === 'string' ? v.id : name, ids: v.ids as number[], tokens: v.tokens as string[] };
         }
       }
     } else if (isObject(pp) && pp.type === 'BertProcessing') {
       const cls = pp.cls, sep = pp.sep;
-      if (!Array.isArray(cls) || !Array.isArray(sep) || typeof cls[0] !== 'string' || typeof sep[0] !== 'string')
+      if (!Array.isArray(cls) || !Array.isArray(sep) || typeof cls[0] !== 'string' || typeof sep[0] !== 'string'
+        || !isId(cls[1]) || !isId(sep[1]))
         throw bad(source, 'post_processor (BertProcessing) needs cls and sep as [token, id]');
       single = [special(cls[0]), seqA, special(sep[0])];
       pair = defaultPair(cls[0], sep[0]);
-      templateSpecials = {
-        [cls[0]]: { id: cls[0], ids: [Number(cls[1])], tokens: [cls[0]] },
-        [sep[0]]: { id: sep[0], ids: [Number(sep[1])], tokens: [sep[0]] },
-      };
+      for (const [name, id] of [cls, sep] as [string, number][]) templateSpecials[name] = { id: name, ids: [id], tokens: [name] };
     } else {
       throw bad(source, `post_processor of type ${JSON.stringify(isObject(pp) ? pp.type : pp)} is not supported`);
     }
     return new BpeTokenizer(vocab, merges, model.unk_token, added, single, pair, templateSpecials, source);
   }
 
-  /** The number of distinct ids (model vocabulary plus added tokens). */
+  /**
+   * One past the largest id (model vocabulary and added tokens): the rows an
+   * embedding table needs for every id to index it. Equals the token count when
+   * the ids are dense, as in every file HF writes.
+   */
   get vocabSize(): number {
-    return this.tokenToId.size;
+    return this.idToToken.length;
   }
 
   tokenId(token: string): number | undefined {
@@ -252,7 +277,7 @@ export class BpeTokenizer extends DnaTokenizer {
   }
 
   idToken(id: number): string | undefined {
-    return this.idToToken[id];
+    return isId(id) ? this.idToToken[id] : undefined;
   }
 
   /** The merges, lowest rank (applied first) first. */
@@ -341,13 +366,13 @@ export class BpeTokenizer extends DnaTokenizer {
    * Ids back to DNA text. Tokens are concatenated: BPE tokens of one word carry
    * no separators (HF, with no decoder, would join them with spaces).
    */
-  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+  decode(ids: ArrayLike<number>, options?: DecodeOptions): string {
     return this.joinTokens(ids, options, (id) => this.specialIds.has(id));
   }
 
   /** A tokenizer.json object in HF's schema; fromJSON(toJSON()) is the same tokenizer. */
   toJSON(): Record<string, unknown> {
-    const specialsUsed: Record<string, TemplateSpecial> = {};
+    const specialsUsed = dict<TemplateSpecial>();
     const collect = (items: unknown[]) => {
       for (const item of items) {
         const name = isObject(item) && isObject(item.SpecialToken) ? item.SpecialToken.id : undefined;
@@ -371,7 +396,7 @@ export class BpeTokenizer extends DnaTokenizer {
         type: 'TemplateProcessing',
         single: structuredClone(this.single),
         pair: structuredClone(this.pair),
-        special_tokens: specialsUsed,
+        special_tokens: Object.fromEntries(Object.entries(specialsUsed)),
       },
       decoder: null,
       model: {

@@ -7,6 +7,7 @@
 // saw them and a caller feeding them in has usually read the wrong file; with
 // { mapUnknownToN: true } they become N, as a genome pipeline would. Anything
 // else (digits, spaces, '-', U) is always an error: no DNA tokenizer can mean it.
+import { optionsArg } from '../dtype';
 import { GermError } from '../errors';
 
 export interface DnaOptions {
@@ -28,13 +29,18 @@ for (const c of 'RYSWKMBDHV') {
   TABLE[c.toLowerCase().charCodeAt(0)] = -1;
 }
 const N = 'N'.charCodeAt(0);
+// Char code -> 1 for the canonical (upper-case) bases A C G T N, else 0: the fast
+// path's test. (Comparing TABLE[c] with c would pass NUL, whose entry is 0.)
+const CANONICAL = new Uint8Array(128);
+for (const c of 'ACGTN') CANONICAL[c.charCodeAt(0)] = 1;
 
 /**
  * Validates DNA text and returns it upper-cased (IUPAC codes mapped to N when
  * asked). Errors are GermError ERR_INVALID_ARGUMENT naming the 0-based position
  * and the character.
  */
-export function normalizeDna(seq: string, options: DnaOptions = {}): string {
+export function normalizeDna(seq: string, options?: DnaOptions): string {
+  const mapUnknownToN = optionsArg(options, 'normalizeDna').mapUnknownToN;
   if (typeof seq !== 'string') throw new GermError(`DNA sequence must be a string, got ${typeof seq}`, 'ERR_INVALID_ARGUMENT');
   if (seq.length === 0) throw new GermError('DNA sequence is empty', 'ERR_INVALID_ARGUMENT');
   const n = seq.length;
@@ -42,7 +48,7 @@ export function normalizeDna(seq: string, options: DnaOptions = {}): string {
   let i = 0;
   for (; i < n; i++) {
     const c = seq.charCodeAt(i);
-    if (c >= 128 || TABLE[c] !== c) break;
+    if (c >= 128 || CANONICAL[c] === 0) break;
   }
   if (i === n) return seq;
   const out = new Uint8Array(n);
@@ -51,7 +57,7 @@ export function normalizeDna(seq: string, options: DnaOptions = {}): string {
     const c = seq.charCodeAt(i);
     const t = c < 128 ? TABLE[c] : 0;
     if (t > 0) out[i] = t;
-    else if (t === -1 && options.mapUnknownToN) out[i] = N;
+    else if (t === -1 && mapUnknownToN) out[i] = N;
     else {
       // codePointAt so an astral character is named whole, not as half a surrogate pair.
       const ch = String.fromCodePoint(seq.codePointAt(i)!);

@@ -8,9 +8,10 @@
 // Bases after the last whole k-mer are dropped (a 10-base sequence in 3-mers with
 // stride 3 keeps 9); decode() therefore returns the covered prefix. Strides above
 // k would skip bases outright, so they are refused.
+import { describeValue, optionsArg } from '../dtype';
 import { GermError } from '../errors';
 import type { BatchSpec } from './batch';
-import { type DecodeOptions, DnaTokenizer } from './tokenizer';
+import { type DecodeOptions, DnaTokenizer, decodeArgs } from './tokenizer';
 import { DEFAULT_SPECIAL_TOKENS } from './bpe';
 import { type DnaOptions, normalizeDna } from './dna';
 
@@ -39,11 +40,11 @@ export class KmerTokenizer extends DnaTokenizer {
 
   constructor(options: KmerOptions) {
     super();
-    const { k } = options;
-    if (!Number.isSafeInteger(k) || k < 1 || k > 12) throw new GermError(`KmerTokenizer: k must be an integer in [1, 12], got ${k}`, 'ERR_INVALID_ARGUMENT');
-    const stride = options.stride ?? (options.overlapping === false ? k : 1);
+    const { k, stride: given, overlapping } = optionsArg(options, 'KmerTokenizer');
+    if (!Number.isSafeInteger(k) || k < 1 || k > 12) throw new GermError(`KmerTokenizer: k must be an integer in [1, 12], got ${describeValue(k)}`, 'ERR_INVALID_ARGUMENT');
+    const stride = given ?? (overlapping === false ? k : 1);
     if (!Number.isSafeInteger(stride) || stride < 1 || stride > k)
-      throw new GermError(`KmerTokenizer: stride must be an integer in [1, k = ${k}], got ${stride}`, 'ERR_INVALID_ARGUMENT');
+      throw new GermError(`KmerTokenizer: stride must be an integer in [1, k = ${k}], got ${describeValue(stride)}`, 'ERR_INVALID_ARGUMENT');
     this.k = k;
     this.stride = stride;
     this.batchSpec = { prefix: [CLS], suffix: [SEP], pad: PAD, content: (s, o) => this.encodeContent(s, o) };
@@ -57,7 +58,7 @@ export class KmerTokenizer extends DnaTokenizer {
   tokenId(token: string): number | undefined {
     const s = SPECIALS.indexOf(token as (typeof SPECIALS)[number]);
     if (s >= 0) return s;
-    if (token.length !== this.k) return undefined;
+    if (typeof token !== 'string' || token.length !== this.k) return undefined;
     let v = 0;
     for (let i = 0; i < token.length; i++) {
       const c = token.charCodeAt(i);
@@ -100,8 +101,8 @@ export class KmerTokenizer extends DnaTokenizer {
    * decodes to N's (it is data, not markup); the other special tokens are
    * skipped, or written by name with skipSpecialTokens: false.
    */
-  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    const skip = options.skipSpecialTokens ?? true;
+  decode(ids: ArrayLike<number>, options?: DecodeOptions): string {
+    const skip = decodeArgs(ids, options);
     let out = '', first = true;
     for (let i = 0; i < ids.length; i++) {
       const t = this.tokenAt(ids, i);

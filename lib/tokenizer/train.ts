@@ -16,8 +16,9 @@
 // Overlapping occurrences ("AAA" holds A+A twice) are counted twice, as HF does,
 // and merged left to right, as the encoder does. Ties on count go to the
 // lexicographically smallest (left, right) pair, so training is deterministic.
+import { describeValue, optionsArg } from '../dtype';
 import { GermError } from '../errors';
-import { BpeTokenizer, DEFAULT_SPECIAL_TOKENS } from './bpe';
+import { BpeTokenizer, DEFAULT_SPECIAL_TOKENS, MAX_VOCAB } from './bpe';
 import { DNA_ALPHABET, type DnaOptions, normalizeDna } from './dna';
 
 export interface TrainBpeOptions extends DnaOptions {
@@ -29,24 +30,30 @@ export interface TrainBpeOptions extends DnaOptions {
   minFrequency?: number;
 }
 
-const PAIR = 2 ** 24; // ids stay below this, so left * PAIR + right is an exact double
+const PAIR = MAX_VOCAB; // ids stay below this, so left * PAIR + right is an exact double
 
 /**
  * Learns a BPE vocabulary from DNA sequences. Stops early (with a smaller
  * vocabulary) only if no pair reaches minFrequency any more, e.g. when every
  * sequence has become a single token.
  */
-export function trainBpe(sequences: Iterable<string>, options: TrainBpeOptions): BpeTokenizer {
-  const { vocabSize, minFrequency = 1 } = options;
-  const specials = [...(options.specialTokens ?? DEFAULT_SPECIAL_TOKENS)];
+export function trainBpe(sequences: Iterable<string>, opts: TrainBpeOptions): BpeTokenizer {
   const arg = (m: string) => new GermError(`trainBpe: ${m}`, 'ERR_INVALID_ARGUMENT');
+  if (typeof sequences === 'string' || typeof (sequences as Partial<Iterable<string>>)?.[Symbol.iterator] !== 'function')
+    throw arg(`sequences must be an iterable of strings (an array, say), got ${describeValue(sequences)}`);
+  const options = optionsArg(opts, 'trainBpe');
+  const { vocabSize, minFrequency = 1 } = options;
+  if (options.specialTokens !== undefined && (!Array.isArray(options.specialTokens)
+    || options.specialTokens.some((t) => typeof t !== 'string' || t === '')))
+    throw arg('specialTokens must be an array of non-empty strings');
+  const specials = [...(options.specialTokens ?? DEFAULT_SPECIAL_TOKENS)];
   if (specials.length === 0) throw arg('specialTokens must hold at least the unknown token');
   if (new Set([...specials, ...DNA_ALPHABET]).size !== specials.length + DNA_ALPHABET.length)
     throw arg('specialTokens must be distinct and must not be bases');
   const base = specials.length + DNA_ALPHABET.length;
   if (!Number.isSafeInteger(vocabSize) || vocabSize < base || vocabSize >= PAIR)
-    throw arg(`vocabSize must be an integer in [${base}, 2^24), got ${vocabSize}`);
-  if (!Number.isSafeInteger(minFrequency) || minFrequency < 1) throw arg(`minFrequency must be a positive integer, got ${minFrequency}`);
+    throw arg(`vocabSize must be an integer in [${base}, 2^24), got ${describeValue(vocabSize)}`);
+  if (!Number.isSafeInteger(minFrequency) || minFrequency < 1) throw arg(`minFrequency must be a positive integer, got ${describeValue(minFrequency)}`);
 
   const tokens: string[] = [...specials, ...DNA_ALPHABET];
   const tokenId = new Map(tokens.map((t, i) => [t, i]));
