@@ -102,6 +102,26 @@ describeDevices('finding 1: attention on strided q/k/v views (padded and packed 
   });
 });
 
+// Found by the property suite on CUDA: a padded batch whose every length is 0
+// (no live query row) made attentionBackward launch an empty grid
+// (cudaErrorInvalidValue). No gradient flows: dq, dk, dv are zero.
+describeDevices('attentionBackward with every query length 0', (device) => {
+  it.each(['f32', 'f16'] as const)('%s: zero gradients, no error', async (dtype) => {
+    for (const [B, S, D] of [[1, 1, 32], [2, 3, 64], [3, 5, 8]]) {
+      const make = (seed: number) => tensor(randn(B * S * 2 * D, seed), [B, S, 2, D], { device, dtype });
+      const [q, k, v, dO] = [1, 2, 3, 4].map(make);
+      const opts: AttentionOptions = { lengths: Array(B).fill(0) };
+      const saved = attentionForward(q, k, v, opts);
+      const g = attentionBackward(dO, q, k, v, saved, opts);
+      for (const key of ['dq', 'dk', 'dv'] as const) {
+        const got = await g[key].data();
+        expect(got.length, key).toBe(B * S * 2 * D);
+        expect(got.every((x) => x === 0), `${key} B=${B} S=${S} D=${D}`).toBe(true);
+      }
+    }
+  });
+});
+
 // Finding 6: the shape getter detaches the buffer and forces GC while the
 // addon still holds a pointer into it.
 describe('finding 6: tensor() with a buffer detached by a shape getter', () => {

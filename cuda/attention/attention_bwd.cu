@@ -417,7 +417,9 @@ cudaError_t attention_backward(const AttentionGradParams& g, void* scratch, cuda
   const AttentionParams& p = g.fwd;
   cudaError_t e = attention_fused_check(p);
   if (e != cudaSuccess) return e;
-  if (p.batch == 0 || p.heads == 0 || p.total_q == 0) return cudaSuccess;
+  // No live query row (every length 0): no gradient flows, and the delta
+  // kernel's grid would be empty (cudaErrorInvalidValue). The op zeroes dq, dk, dv.
+  if (p.batch == 0 || p.heads == 0 || p.total_q == 0 || p.max_len_q == 0) return cudaSuccess;
   if (p.q == nullptr || p.k == nullptr || p.v == nullptr || p.o == nullptr || p.lse == nullptr ||
       g.dout == nullptr || g.dq == nullptr || g.dk == nullptr || g.dv == nullptr || scratch == nullptr ||
       !aligned_to(scratch, 16))  // 16-byte dQ reductions
