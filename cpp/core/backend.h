@@ -8,11 +8,11 @@
 #include <memory>
 #include <string>
 #include <vector>
-#include "../../cuda/attention/attention_params.h"
-#include "../../cuda/common/kernel_types.h"
-#include "../../cuda/lora/lora_args.h"
-#include "../../cuda/qgemm/qgemm_args.h"
-#include "../../cuda/quant/quant_math.h"
+#include "../../contract/attention_params.h"
+#include "../../contract/kernel_types.h"
+#include "../../contract/lora_args.h"
+#include "../../contract/qgemm_args.h"
+#include "../../contract/quant_math.h"
 #include "device.h"
 #include "error.h"
 #include "executor.h"

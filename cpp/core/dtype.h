@@ -2,7 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
-#include "../../cuda/common/kernel_types.h"
+#include "../../contract/kernel_types.h"
 
 namespace germ {
 

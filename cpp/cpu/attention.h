@@ -3,7 +3,7 @@
 // tiled online softmax (no [len_q, len_k] buffer), multithreaded over
 // (batch, head, query block). The reference the CUDA kernels are tested against.
 #pragma once
-#include "../../cuda/attention/attention_params.h"
+#include "../../contract/attention_params.h"
 
 namespace germ::cpu {
 

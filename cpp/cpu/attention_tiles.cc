@@ -5,7 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "../../cuda/common/philox.h"
+#include "../../contract/philox.h"
 #include "dtype_access.h"
 
 namespace germ::cpu::attn {

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../../cuda/attention/attention_params.h"
+#include "../../contract/attention_params.h"
 #include "attention_simd.h"
 #include "thread_pool.h"
 

@@ -6,7 +6,7 @@
 // must be exact for every value, so they take these native paths instead.
 #pragma once
 #include <cstdint>
-#include "../../cuda/common/kernel_types.h"
+#include "../../contract/kernel_types.h"
 
 namespace germ::cpu {
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-#include "../../cuda/common/kernel_types.h"
+#include "../../contract/kernel_types.h"
 #include "half.h"
 
 namespace germ::cpu {

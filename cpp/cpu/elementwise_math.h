@@ -6,7 +6,7 @@
 // comparisons below are written with NaN in mind.
 #pragma once
 #include <cmath>
-#include "../../cuda/common/kernel_types.h"
+#include "../../contract/kernel_types.h"
 
 namespace germ::cpu {
 

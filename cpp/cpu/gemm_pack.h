@@ -10,7 +10,7 @@
 // per block instead of once per use.
 #pragma once
 #include <cstdint>
-#include "../../cuda/common/kernel_types.h"
+#include "../../contract/kernel_types.h"
 
 namespace germ::cpu {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "../../cuda/lora/lora_args.h"
+#include "../../contract/lora_args.h"
 #include "dtype_access.h"
 #include "ops.h"
 #include "thread_pool.h"

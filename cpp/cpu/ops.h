@@ -5,11 +5,11 @@
 // better and round once into the output, exactly like the GPU kernels.
 #pragma once
 #include <cstdint>
-#include "../../cuda/common/kernel_types.h"
-#include "../../cuda/stats/moments.h"
-#include "../../cuda/quant/quant_math.h"
-#include "../../cuda/lora/lora_args.h"
-#include "../../cuda/qgemm/qgemm_args.h"
+#include "../../contract/kernel_types.h"
+#include "../../contract/moments.h"
+#include "../../contract/quant_math.h"
+#include "../../contract/lora_args.h"
+#include "../../contract/qgemm_args.h"
 
 namespace germ::cpu {
 

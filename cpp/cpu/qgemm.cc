@@ -12,7 +12,7 @@
 #include <limits>
 #include <vector>
 
-#include "../../cuda/qgemm/qgemm_math.h"
+#include "../../contract/qgemm_math.h"
 #include "dtype_access.h"
 #include "ops.h"
 #include "qgemm_epilogue.h"

@@ -3,7 +3,7 @@
 // of one output row.
 #pragma once
 #include <cstdint>
-#include "../../cuda/qgemm/qgemm_args.h"
+#include "../../contract/qgemm_args.h"
 #include "dtype_access.h"
 #include "elementwise_math.h"
 

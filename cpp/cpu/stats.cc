@@ -11,7 +11,7 @@
 #include <cmath>
 #include <vector>
 
-#include "../../cuda/stats/moments.h"
+#include "../../contract/moments.h"
 #include "dtype_access.h"
 #include "ops.h"
 #include "thread_pool.h"

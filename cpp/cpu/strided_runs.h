@@ -8,7 +8,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
-#include "../../cuda/common/kernel_types.h"
+#include "../../contract/kernel_types.h"
 
 namespace germ::cpu {
 

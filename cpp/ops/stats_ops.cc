@@ -3,7 +3,7 @@
 // is a u8 tensor of 64 bytes holding one kernels::StatsState (8 doubles):
 // the tensor dtypes have no f64, and JS only ever reads it back whole.
 #include <string>
-#include "../../cuda/stats/moments.h"
+#include "../../contract/moments.h"
 #include "ops.h"
 #include "task.h"
 

@@ -2,7 +2,7 @@
 // and never synchronise. Contract: attention_params.h.
 #pragma once
 #include <cuda_runtime_api.h>
-#include "attention_params.h"
+#include "../../contract/attention_params.h"
 
 namespace germ::kernels {
 

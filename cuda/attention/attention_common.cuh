@@ -14,9 +14,9 @@
 #include <cuda_bf16.h>
 #include <type_traits>
 #include "../common/dtype_io.cuh"
-#include "../common/philox.h"
+#include "../../contract/philox.h"
 #include "../gemm/gemm_tensorcore.cuh"
-#include "attention_params.h"
+#include "../../contract/attention_params.h"
 
 namespace germ::kernels::attn_detail {
 

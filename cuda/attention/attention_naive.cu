@@ -16,7 +16,7 @@
 #include "attention.h"
 #include "../common/dtype_io.cuh"
 #include "../common/launch_utils.cuh"
-#include "../common/philox.h"
+#include "../../contract/philox.h"
 #include "../common/reduce_utils.cuh"
 
 namespace germ::kernels {

@@ -14,7 +14,7 @@
 #include <cuda_runtime_api.h>
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
-#include "kernel_types.h"
+#include "../../contract/kernel_types.h"
 
 namespace germ::kernels {
 

@@ -25,7 +25,7 @@
 #include <cuda_bf16.h>
 #include "dev_common.cuh"
 #include "../attention/attention.h"
-#include "../common/philox.h"
+#include "../../contract/philox.h"
 
 using namespace germ::kernels;
 

@@ -12,7 +12,7 @@
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
-#include "../common/kernel_types.h"
+#include "../../contract/kernel_types.h"
 
 using namespace germ::kernels;
 

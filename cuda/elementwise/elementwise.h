@@ -3,7 +3,7 @@
 // error (cudaSuccess when the kernel was queued).
 #pragma once
 #include <cuda_runtime_api.h>
-#include "../common/kernel_types.h"
+#include "../../contract/kernel_types.h"
 
 namespace germ::kernels {
 

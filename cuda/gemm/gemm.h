@@ -6,7 +6,7 @@
 // tiled SIMT kernel with f32 accumulation.
 #pragma once
 #include <cuda_runtime_api.h>
-#include "../common/kernel_types.h"
+#include "../../contract/kernel_types.h"
 
 namespace germ::kernels {
 

@@ -1,7 +1,7 @@
 // Host launcher of the LoRA merge (contract: lora_args.h).
 #pragma once
 #include <cuda_runtime_api.h>
-#include "lora_args.h"
+#include "../../contract/lora_args.h"
 
 namespace germ::kernels {
 

@@ -5,7 +5,7 @@
 // nothing else).
 #pragma once
 #include <cuda_runtime_api.h>
-#include "../common/kernel_types.h"
+#include "../../contract/kernel_types.h"
 
 namespace germ::kernels {
 

@@ -4,7 +4,7 @@
 // capability 9.0 devices.
 #pragma once
 #include <cuda_runtime_api.h>
-#include "qgemm_args.h"
+#include "../../contract/qgemm_args.h"
 
 namespace germ::kernels {
 

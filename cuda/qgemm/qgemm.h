@@ -9,7 +9,7 @@
 #pragma once
 #include <cstddef>
 #include <cuda_runtime_api.h>
-#include "qgemm_args.h"
+#include "../../contract/qgemm_args.h"
 
 namespace germ::kernels {
 

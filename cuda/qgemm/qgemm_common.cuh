@@ -7,7 +7,7 @@
 #include <type_traits>
 #include "../common/dtype_io.cuh"
 #include "../common/launch_utils.cuh"
-#include "qgemm_math.h"
+#include "../../contract/qgemm_math.h"
 
 namespace germ::kernels::qgemm_detail {
 

@@ -10,7 +10,7 @@
 #include "../common/launch_utils.cuh"
 #include "../quant/warp_minmax.cuh"
 #include "qgemm.h"
-#include "qgemm_math.h"
+#include "../../contract/qgemm_math.h"
 
 namespace germ::kernels {
 namespace {

@@ -2,7 +2,7 @@
 // the arithmetic they share with the CPU backend: quant_math.h.
 #pragma once
 #include <cuda_runtime_api.h>
-#include "quant_math.h"
+#include "../../contract/quant_math.h"
 
 namespace germ::kernels {
 

@@ -1,7 +1,7 @@
 // Host launchers for reductions (cuda/reduce/*.cu).
 #pragma once
 #include <cuda_runtime_api.h>
-#include "../common/kernel_types.h"
+#include "../../contract/kernel_types.h"
 
 namespace germ::kernels {
 

@@ -3,8 +3,8 @@
 #pragma once
 #include <cstddef>
 #include <cuda_runtime_api.h>
-#include "../common/kernel_types.h"
-#include "moments.h"
+#include "../../contract/kernel_types.h"
+#include "../../contract/moments.h"
 
 namespace germ::kernels {
 

@@ -25,7 +25,7 @@
 //                 rounding into out_dtype.
 #pragma once
 #include <cstdint>
-#include "../common/kernel_types.h"
+#include "kernel_types.h"
 
 namespace germ::kernels {
 

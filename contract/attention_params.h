@@ -26,8 +26,8 @@
 //           key (fully masked) has zero output and zero gradients, never NaN.
 #pragma once
 #include <cstdint>
-#include "../common/kernel_types.h"
-#include "../common/philox.h"
+#include "kernel_types.h"
+#include "philox.h"
 
 namespace germ::kernels {
 

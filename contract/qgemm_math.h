@@ -6,7 +6,7 @@
 // produce, and CPU and CUDA agree up to the order of the f32 sums.
 #pragma once
 #include <cstdint>
-#include "../quant/quant_math.h"
+#include "quant_math.h"
 #include "qgemm_args.h"
 
 namespace germ::kernels {

@@ -9,7 +9,7 @@
 // B [out, r] are contiguous, W's dtype, and do not overlap W.
 #pragma once
 #include <cstdint>
-#include "../common/kernel_types.h"
+#include "kernel_types.h"
 
 namespace germ::kernels {
 

@@ -18,7 +18,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
-#include "../common/kernel_types.h"
+#include "kernel_types.h"
 
 #if defined(__CUDACC__)
 #define GERM_QHD __host__ __device__ __forceinline__
