@@ -26,6 +26,7 @@
 //           key (fully masked) has zero output and zero gradients, never NaN.
 #pragma once
 #include <cstdint>
+#include "host_device.h"
 #include "kernel_types.h"
 #include "philox.h"
 

@@ -6,12 +6,7 @@
 // Everything is f64: the per-element work may run in f32 on a shifted copy of
 // the data, but merging is where large means and huge counts lose precision.
 #pragma once
-
-#ifdef __CUDACC__
-#define GERM_STATS_HD __host__ __device__ __forceinline__
-#else
-#define GERM_STATS_HD inline
-#endif
+#include "host_device.h"
 
 namespace germ::kernels {
 
@@ -26,15 +21,15 @@ struct StatsState {
 static_assert(sizeof(StatsState) == 8 * sizeof(double), "StatsState is 8 packed doubles");
 
 // NaN-propagating max: a NaN anywhere in the data shows in the result.
-GERM_STATS_HD double stats_nan_max(double a, double b) { return (a > b || a != a) ? a : b; }
+GERM_HD double stats_nan_max(double a, double b) { return (a > b || a != a) ? a : b; }
 
-GERM_STATS_HD StatsState stats_empty() { return StatsState{0, 0, 0, 0, 0, 0, 0, 0}; }
+GERM_HD StatsState stats_empty() { return StatsState{0, 0, 0, 0, 0, 0, 0, 0}; }
 
 // The moments of n values from the sums s_k = sum (x - shift)^k of their
 // offsets from any shift: central moments about the true mean shift + s1/n.
 // With shift near the mean the s_k carry no cancellation, and this correction
 // removes whatever error the shift itself had.
-GERM_STATS_HD StatsState stats_from_shifted(double n, double shift, double s1, double s2, double s3, double s4) {
+GERM_HD StatsState stats_from_shifted(double n, double shift, double s1, double s2, double s3, double s4) {
   const double d = s1 / n, d2 = d * d;
   StatsState s = stats_empty();
   s.n = n;
@@ -47,7 +42,7 @@ GERM_STATS_HD StatsState stats_from_shifted(double n, double shift, double s1, d
 
 // Exact merge of two disjoint sets' moments (Pebay's formulas); rows and
 // kurtosis sums add, absmax is the max.
-GERM_STATS_HD StatsState stats_merge(const StatsState& a, const StatsState& b) {
+GERM_HD StatsState stats_merge(const StatsState& a, const StatsState& b) {
   StatsState r;
   r.rows = a.rows + b.rows;
   r.kurt_sum = a.kurt_sum + b.kurt_sum;
@@ -68,14 +63,14 @@ GERM_STATS_HD StatsState stats_merge(const StatsState& a, const StatsState& b) {
 // GERM's evaluation-code kurtosis of one token row:
 // mean((x - mean)^4) / (std^4 + 1e-6), std unbiased (n - 1), not excess.
 // One value gives NaN (its unbiased std is 0/0, as in torch.std).
-GERM_STATS_HD double stats_token_kurtosis(const StatsState& row) {
+GERM_HD double stats_token_kurtosis(const StatsState& row) {
   const double var = row.m2 / (row.n - 1);
   return (row.m4 / row.n) / (var * var + 1e-6);
 }
 
 // The row's state as one token of the tensor state: counted once, with its
 // kurtosis and max |x|.
-GERM_STATS_HD StatsState stats_as_token(StatsState row, double absmax) {
+GERM_HD StatsState stats_as_token(StatsState row, double absmax) {
   row.rows = 1;
   row.kurt_sum = stats_token_kurtosis(row);
   row.absmax = absmax;

@@ -4,12 +4,7 @@
 // probabilities, and the backward regenerates the forward's mask exactly.
 #pragma once
 #include <cstdint>
-
-#if defined(__CUDACC__)
-#define GERM_HD __host__ __device__ __forceinline__
-#else
-#define GERM_HD inline
-#endif
+#include "host_device.h"
 
 namespace germ::kernels {
 

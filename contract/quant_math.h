@@ -18,13 +18,8 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include "host_device.h"
 #include "kernel_types.h"
-
-#if defined(__CUDACC__)
-#define GERM_QHD __host__ __device__ __forceinline__
-#else
-#define GERM_QHD inline
-#endif
 
 namespace germ::kernels {
 
@@ -94,14 +89,14 @@ constexpr int64_t kDoubleQuantBlock = 256;
 
 // ---- arithmetic ---------------------------------------------------------------
 
-GERM_QHD float mul_rn(float a, float b) {
+GERM_HD float mul_rn(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fmul_rn(a, b);
 #else
   return a * b;
 #endif
 }
-GERM_QHD float add_rn(float a, float b) {
+GERM_HD float add_rn(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fadd_rn(a, b);
 #else
@@ -112,7 +107,7 @@ GERM_QHD float add_rn(float a, float b) {
 struct QRange {
   float lo, hi;
 };
-GERM_QHD QRange quant_range(int bits, bool symmetric) {
+GERM_HD QRange quant_range(int bits, bool symmetric) {
   return symmetric ? QRange{-float(1 << (bits - 1)), float((1 << (bits - 1)) - 1)} : QRange{0.f, float((1 << bits) - 1)};
 }
 
@@ -120,7 +115,7 @@ struct QParams {
   float scale, zero;
 };
 
-GERM_QHD QParams quant_params(float mn, float mx, float ratio, int bits, bool symmetric) {
+GERM_HD QParams quant_params(float mn, float mx, float ratio, int bits, bool symmetric) {
   const QRange r = quant_range(bits, symmetric);
   if (symmetric) {
     const float a = mul_rn(fmaxf(fabsf(mn), fabsf(mx)), ratio);
@@ -137,21 +132,21 @@ GERM_QHD QParams quant_params(float mn, float mx, float ratio, int bits, bool sy
 }
 
 // The integer code of x (before any nibble packing).
-GERM_QHD int quant_code(float x, QParams p, QRange r) {
+GERM_HD int quant_code(float x, QParams p, QRange r) {
   const float v = rintf(x / p.scale) + p.zero;
   if (v != v) return static_cast<int>(p.zero);
   return static_cast<int>(fminf(fmaxf(v, r.lo), r.hi));
 }
 
-GERM_QHD float dequant_value(int code, QParams p) { return mul_rn(float(code) - p.zero, p.scale); }
+GERM_HD float dequant_value(int code, QParams p) { return mul_rn(float(code) - p.zero, p.scale); }
 
 // Index of the scale of element (row, col).
-GERM_QHD int64_t scale_index(QuantGrain g, int64_t row, int64_t col, int64_t cols, int64_t group) {
+GERM_HD int64_t scale_index(QuantGrain g, int64_t row, int64_t col, int64_t cols, int64_t group) {
   return g == QuantGrain::Tensor ? 0 : g == QuantGrain::Row ? row : row * (cols / group) + col / group;
 }
 
 // A 4-bit code read back from its nibble (sign-extended when symmetric).
-GERM_QHD int unpack_nibble(uint8_t byte, int hi, bool symmetric) {
+GERM_HD int unpack_nibble(uint8_t byte, int hi, bool symmetric) {
   const int v = hi ? (byte >> 4) : (byte & 15);
   return symmetric ? (v ^ 8) - 8 : v;
 }
@@ -159,7 +154,7 @@ GERM_QHD int unpack_nibble(uint8_t byte, int hi, bool symmetric) {
 // ---- NF4 ------------------------------------------------------------------------
 
 // The 16 NF4 values (QLoRA, Dettmers et al. 2023; bitsandbytes' NF4 table).
-GERM_QHD float nf4_value(int code) {
+GERM_HD float nf4_value(int code) {
   switch (code & 15) {
     case 0: return -1.0f;
     case 1: return -0.6961928009986877f;
@@ -183,7 +178,7 @@ GERM_QHD float nf4_value(int code) {
 // Nearest NF4 code of x in [-1, 1]: bitsandbytes' decision tree (dQuantizeNF4),
 // whose thresholds are the midpoints of neighbouring values; x equal to a
 // midpoint takes the lower code.
-GERM_QHD int nf4_code(float x) {
+GERM_HD int nf4_code(float x) {
   if (x > 0.03979014977812767f) {
     if (x > 0.3893125355243683f) {
       if (x > 0.6427869200706482f) return x > 0.8614784181118011f ? 15 : 14;
@@ -201,7 +196,7 @@ GERM_QHD int nf4_code(float x) {
 }
 
 // 1 / absmax, or 0 for an all-zero block (its values then all map to 0).
-GERM_QHD float inv_absmax(float absmax) { return absmax > 0.f ? 1.f / absmax : 0.f; }
+GERM_HD float inv_absmax(float absmax) { return absmax > 0.f ? 1.f / absmax : 0.f; }
 
 // bitsandbytes' signed 8-bit dynamic map (create_dynamic_map(signed=True,
 // max_exponent_bits=7, total_bits=8)), sorted ascending: for i = 0..6 the
@@ -245,7 +240,7 @@ inline DynamicMap make_dynamic_map() {
 
 // Index of the map value nearest to x (|x| <= 1); a tie takes the lower index,
 // as torch.argmin over |x - code| does in bitsandbytes' reference path.
-GERM_QHD int dynamic_code(const float* map, float x) {
+GERM_HD int dynamic_code(const float* map, float x) {
   int lo = 0, hi = 255;  // first index with map[i] >= x, by bisection
   if (x <= map[0]) return 0;
   if (x > map[255]) return 255;
