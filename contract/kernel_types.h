@@ -71,6 +71,13 @@ struct GemmArgs {
   float beta = 0.0f;
 };
 
+// GEMM with GEGLU in its epilogue (cuda/gemm/gemm.h, gemm_geglu): gemm's
+// arguments with B's rows interleaved in blocks of 64 gate + 64 up rows and C
+// [m, n / 2]. Its own type, so that supports() asks about this kernel.
+struct GemmGegluArgs {
+  GemmArgs gemm;
+};
+
 // Ranks the fused LoRA forward takes (multiples of 8 up to this); the caller
 // composes GEMMs for the others.
 constexpr int64_t kLoraFusedMaxRank = 32;

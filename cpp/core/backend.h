@@ -8,19 +8,11 @@
 #include <memory>
 #include <string>
 #include <vector>
-#include "../../contract/attention_params.h"
-#include "../../contract/kernel_types.h"
-#include "../../contract/lora_args.h"
-#include "../../contract/qgemm_args.h"
-#include "../../contract/quant_math.h"
+#include "backend_ops.h"
 #include "device.h"
 #include "error.h"
 #include "executor.h"
 #include "storage.h"
-
-namespace germ::kernels {
-struct StatsState;  // outlier statistics: cuda/stats/moments.h
-}
 
 namespace germ {
 
@@ -51,70 +43,22 @@ class Backend {
   virtual MemoryStats memory_stats() = 0;
   virtual void empty_cache() {}
 
-  // Kernels (executor thread). Pointers are into this device's storages.
-  virtual void unary(kernels::UnaryOp op, kernels::KDType in_dt, kernels::KDType out_dt, const void* x, void* y,
-                     const kernels::StridedIndex& idx, int64_t n, float alpha, float beta) = 0;
-  virtual void binary(kernels::BinaryOp op, kernels::KDType dt, const void* a, const void* b, void* y,
-                      const kernels::StridedIndex& idx, int64_t n) = 0;
-  virtual void reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x, void* y, int64_t outer, int64_t len,
-                      int64_t inner) = 0;
-  virtual void gemm(const kernels::GemmArgs& args) = 0;
-  // GEMM with GEGLU in its epilogue (cuda/gemm/gemm.h): only backends with a
-  // fused kernel say yes (asked on the JavaScript thread, before the output
-  // exists); the op composes gemm + geglu everywhere else.
-  virtual bool gemm_geglu_fusable(const kernels::GemmArgs&) { return false; }
-  virtual void gemm_geglu(const kernels::GemmArgs&) {
-    throw GermError(ErrorCode::Internal, "gemm_geglu: no fused kernel on " + device().str());
-  }
-  // The fused LoRA forward (kernels::LoraGemmArgs), asked and composed likewise.
-  virtual bool gemm_lora_fusable(const kernels::LoraGemmArgs&) { return false; }
-  virtual void gemm_lora(const kernels::LoraGemmArgs&) {
-    throw GermError(ErrorCode::Internal, "gemm_lora: no fused kernel on " + device().str());
-  }
-  // residual: null, or added to x before the normalisation (addLayerNorm).
-  virtual void layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
-                                 const void* residual, const void* weight, const void* bias, int64_t rows,
-                                 int64_t cols, float eps) = 0;
-  virtual void layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout,
-                                  const void* x, const void* weight, const float* mean, const float* rstd,
-                                  int64_t rows, int64_t cols) = 0;
-  // Row gather out[i, :] = table[ids[i], :] (ids: n int32 in this device's
-  // memory); an id outside [0, vocab) gives a zero row. With `check` it
-  // returns the position of the first such id, or -1 (on CUDA this waits for
-  // the kernel); without, it returns -1 at once.
-  virtual int64_t embedding(kernels::KDType dt, void* out, const void* table, const int32_t* ids, int64_t n,
-                            int64_t vocab, int64_t hidden, bool check) = 0;
-  // GEGLU over rows of 2 * inner (row stride ldx) into contiguous [rows, inner].
-  virtual void geglu(kernels::KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows,
-                     int64_t inner) = 0;
-
-  // Attention (contract: cuda/attention/attention_params.h). The sequence
-  // arrays in the params point into this device's memory.
-  virtual void attention_forward(const kernels::AttentionParams& p) = 0;
-  virtual void attention_backward(const kernels::AttentionGradParams& g) = 0;
+  // Kernels (executor thread; the list and its argument structs:
+  // backend_ops.h). Pointers are into this device's storages.
+#define GERM_PURE_KERNEL(ret, name, Args) virtual ret name(const Args& args) = 0;
+  GERM_BACKEND_KERNELS(GERM_PURE_KERNEL)
+#undef GERM_PURE_KERNEL
   virtual void fill_zero(void* dst, size_t nbytes) = 0;
 
-  // --- outlier statistics (contract: cuda/stats/stats.h). x contiguous
-  // [rows, cols], rows, cols >= 1; prev: null or one StatsState on this
-  // device; state, row_kurt [rows], row_absmax [rows], col_absmax [cols]
-  // are written.
-  virtual void outlier_stats(kernels::KDType dt, const void* x, int64_t rows, int64_t cols,
-                             const kernels::StatsState* prev, kernels::StatsState* state, float* row_kurt,
-                             float* row_absmax, float* col_absmax) = 0;
-  // Quantization (contract: cuda/quant/quant_math.h): uniform quantize /
-  // dequantize, and NF4 with optional double quantization of its absmax.
-  virtual void quantize(const kernels::QuantArgs& a) = 0;
-  virtual void dequantize(const kernels::DequantArgs& a) = 0;
-  virtual void nf4_quantize(const kernels::Nf4Args& a) = 0;
-  virtual void nf4_dequantize(const kernels::Nf4Args& a) = 0;
-  // Quantized GEMMs (contract: cuda/qgemm/qgemm_args.h): per-token int8
-  // activation quantization (optionally smoothed), the integer GEMM (W8A8 /
-  // W6A6 / W4A4), weight-only 4-bit (int4, NF4).
-  virtual void quantize_tokens(const kernels::TokenQuantArgs& a) = 0;
-  virtual void qgemm_int(const kernels::IntGemmArgs& a) = 0;
-  virtual void qgemm_w4(const kernels::W4Args& a) = 0;
-  // LoRA merge W += scale * B A in place (contract: cuda/lora/lora_args.h).
-  virtual void lora_merge(const kernels::LoraMergeArgs& a) = 0;
+  // Fused kernels: supports() is asked on the JavaScript thread, before
+  // queuing; only a backend that says yes is ever called.
+#define GERM_UNSUPPORTED_KERNEL(ret, name, Args)                                           \
+  virtual bool supports(const Args&) { return false; }                                     \
+  virtual ret name(const Args&) {                                                          \
+    throw GermError(ErrorCode::Internal, #name ": no fused kernel on " + device().str()); \
+  }
+  GERM_BACKEND_FUSED_KERNELS(GERM_UNSUPPORTED_KERNEL)
+#undef GERM_UNSUPPORTED_KERNEL
 
   // Host memory the device can read fast, for uploads: pinned on CUDA. The
   // caller fills it on its own thread, then queues copy_from_host from it.

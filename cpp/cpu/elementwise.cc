@@ -79,64 +79,62 @@ BinaryFn binary_fn(BinaryOp op) {
 
 }  // namespace
 
-void unary(UnaryOp op, KDType in_dt, KDType out_dt, const void* x, void* y,
-           const StridedIndex& idx, int64_t n, float alpha, float beta) {
-  if (n <= 0) return;
-  if (op == UnaryOp::Identity && is_exact_cast(in_dt, out_dt)) {
-    parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-      exact_cast(in_dt, out_dt, x, y, idx, begin, end - begin);
+void unary(const kernels::UnaryArgs& args) {
+  if (args.n <= 0) return;
+  if (args.op == UnaryOp::Identity && is_exact_cast(args.in_dt, args.out_dt)) {
+    parallel_for(args.n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      exact_cast(args.in_dt, args.out_dt, args.x, args.y, args.idx, begin, end - begin);
     });
     return;
   }
-  const UnaryFn fn = unary_fn(op);
-  dispatch_dtype(in_dt, [](auto) {});  // reject unknown dtype codes before going parallel
-  dispatch_dtype(out_dt, [](auto) {});
-  const bool contiguous = is_contiguous(idx, 0);
+  const UnaryFn fn = unary_fn(args.op);
+  dispatch_dtype(args.in_dt, [](auto) {});  // reject unknown dtype codes before going parallel
+  dispatch_dtype(args.out_dt, [](auto) {});
+  const bool contiguous = is_contiguous(args.idx, 0);
 
-  if (contiguous && in_dt == KDType::F32 && out_dt == KDType::F32) {
-    parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-      fn(static_cast<const float*>(x) + begin, static_cast<float*>(y) + begin, end - begin,
-         alpha, beta);
+  if (contiguous && args.in_dt == KDType::F32 && args.out_dt == KDType::F32) {
+    parallel_for(args.n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      fn(static_cast<const float*>(args.x) + begin, static_cast<float*>(args.y) + begin, end - begin,
+         args.alpha, args.beta);
     });
     return;
   }
-  parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for(args.n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
     float buf[kBlock];
     for (int64_t i = begin; i < end; i += kBlock) {
       const int64_t len = std::min(kBlock, end - i);
-      if (contiguous) load_as_float(in_dt, x, i, len, buf);
-      else load_strided_as_float(in_dt, x, idx, 0, i, len, buf);
-      fn(buf, buf, len, alpha, beta);
-      store_from_float(out_dt, buf, y, i, len);
+      if (contiguous) load_as_float(args.in_dt, args.x, i, len, buf);
+      else load_strided_as_float(args.in_dt, args.x, args.idx, 0, i, len, buf);
+      fn(buf, buf, len, args.alpha, args.beta);
+      store_from_float(args.out_dt, buf, args.y, i, len);
     }
   });
 }
 
-void binary(BinaryOp op, KDType dt, const void* a, const void* b, void* y,
-            const StridedIndex& idx, int64_t n) {
-  if (n <= 0) return;
-  const BinaryFn fn = binary_fn(op);
-  dispatch_dtype(dt, [](auto) {});
-  const bool a_contiguous = is_contiguous(idx, 0);
-  const bool b_contiguous = is_contiguous(idx, 1);
+void binary(const kernels::BinaryArgs& args) {
+  if (args.n <= 0) return;
+  const BinaryFn fn = binary_fn(args.op);
+  dispatch_dtype(args.dt, [](auto) {});
+  const bool a_contiguous = is_contiguous(args.idx, 0);
+  const bool b_contiguous = is_contiguous(args.idx, 1);
 
-  if (a_contiguous && b_contiguous && dt == KDType::F32) {
-    parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-      fn(static_cast<const float*>(a) + begin, static_cast<const float*>(b) + begin,
-         static_cast<float*>(y) + begin, end - begin);
+  if (a_contiguous && b_contiguous && args.dt == KDType::F32) {
+    parallel_for(args.n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      fn(static_cast<const float*>(args.a) + begin, static_cast<const float*>(args.b) + begin,
+         static_cast<float*>(args.y) + begin, end - begin);
     });
     return;
   }
-  parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for(args.n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
     float abuf[kBlock], bbuf[kBlock];
     for (int64_t i = begin; i < end; i += kBlock) {
       const int64_t len = std::min(kBlock, end - i);
-      if (a_contiguous) load_as_float(dt, a, i, len, abuf);
-      else load_strided_as_float(dt, a, idx, 0, i, len, abuf);
-      if (b_contiguous) load_as_float(dt, b, i, len, bbuf);
-      else load_strided_as_float(dt, b, idx, 1, i, len, bbuf);
+      if (a_contiguous) load_as_float(args.dt, args.a, i, len, abuf);
+      else load_strided_as_float(args.dt, args.a, args.idx, 0, i, len, abuf);
+      if (b_contiguous) load_as_float(args.dt, args.b, i, len, bbuf);
+      else load_strided_as_float(args.dt, args.b, args.idx, 1, i, len, bbuf);
       fn(abuf, bbuf, abuf, len);
-      store_from_float(dt, abuf, y, i, len);
+      store_from_float(args.dt, abuf, args.y, i, len);
     }
   });
 }

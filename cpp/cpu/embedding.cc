@@ -9,23 +9,22 @@
 
 namespace germ::cpu {
 
-int64_t embedding(KDType dt, void* out, const void* table, const int32_t* ids, int64_t n, int64_t vocab,
-                  int64_t hidden, bool check) {
-  if (n <= 0) return -1;
-  if (check)
-    for (int64_t i = 0; i < n; ++i)
-      if (ids[i] < 0 || ids[i] >= vocab) return i;  // the op fails; its output is never read
-  const size_t row_bytes = static_cast<size_t>(hidden * kernels::kdtype_size(dt));
+int64_t embedding(const kernels::EmbeddingArgs& args) {
+  if (args.n <= 0) return -1;
+  if (args.check)
+    for (int64_t i = 0; i < args.n; ++i)
+      if (args.ids[i] < 0 || args.ids[i] >= args.vocab) return i;  // the op fails; its output is never read
+  const size_t row_bytes = static_cast<size_t>(args.hidden * kernels::kdtype_size(args.dt));
   if (row_bytes == 0) return -1;
-  const auto* src = static_cast<const char*>(table);
-  auto* dst = static_cast<char*>(out);
+  const auto* src = static_cast<const char*>(args.table);
+  auto* dst = static_cast<char*>(args.out);
   // Chunks of >= ~64 KiB of output.
   const int64_t grain = static_cast<int64_t>((size_t(64) << 10) / row_bytes) + 1;
-  parallel_for(n, grain, [&](int64_t begin, int64_t end) {
+  parallel_for(args.n, grain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      const int64_t id = ids[i];
+      const int64_t id = args.ids[i];
       char* d = dst + static_cast<size_t>(i) * row_bytes;
-      if (id >= 0 && id < vocab) std::memcpy(d, src + static_cast<size_t>(id) * row_bytes, row_bytes);
+      if (id >= 0 && id < args.vocab) std::memcpy(d, src + static_cast<size_t>(id) * row_bytes, row_bytes);
       else std::memset(d, 0, row_bytes);
     }
   });

@@ -12,28 +12,28 @@
 
 namespace germ::cpu {
 
-void geglu(KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows, int64_t inner) {
-  if (rows <= 0 || inner <= 0) return;
+void geglu(const kernels::GegluArgs& args) {
+  if (args.rows <= 0 || args.inner <= 0) return;
   std::vector<float> b;
-  if (bias) {
-    b.resize(static_cast<size_t>(2 * inner));
-    load_as_float(dt, bias, 0, 2 * inner, b.data());
+  if (args.bias) {
+    b.resize(static_cast<size_t>(2 * args.inner));
+    load_as_float(args.dt, args.bias, 0, 2 * args.inner, b.data());
   }
-  const int64_t grain = std::max<int64_t>(1, (32 * 1024) / inner);
-  parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
+  const int64_t grain = std::max<int64_t>(1, (32 * 1024) / args.inner);
+  parallel_for(args.rows, grain, [&](int64_t begin, int64_t end) {
     float g[kBlock], u[kBlock];
     for (int64_t r = begin; r < end; ++r) {
-      for (int64_t j0 = 0; j0 < inner; j0 += kBlock) {
-        const int64_t nj = std::min(kBlock, inner - j0);
-        load_as_float(dt, x, r * ldx + j0, nj, g);
-        load_as_float(dt, x, r * ldx + inner + j0, nj, u);
-        if (bias)
+      for (int64_t j0 = 0; j0 < args.inner; j0 += kBlock) {
+        const int64_t nj = std::min(kBlock, args.inner - j0);
+        load_as_float(args.dt, args.x, r * args.ldx + j0, nj, g);
+        load_as_float(args.dt, args.x, r * args.ldx + args.inner + j0, nj, u);
+        if (args.bias)
           for (int64_t j = 0; j < nj; ++j) {
             g[j] += b[j0 + j];
-            u[j] += b[inner + j0 + j];
+            u[j] += b[args.inner + j0 + j];
           }
         for (int64_t j = 0; j < nj; ++j) g[j] = gelu_erf(g[j]) * u[j];
-        store_from_float(dt, g, out, r * inner + j0, nj);
+        store_from_float(args.dt, g, args.out, r * args.inner + j0, nj);
       }
     }
   });

@@ -100,34 +100,33 @@ void reduce_slice(ReduceOp op, KDType dt, const void* x, int64_t len, int64_t in
 
 }  // namespace
 
-void reduce(ReduceOp op, KDType dt, const void* x, void* y, int64_t outer, int64_t len,
-            int64_t inner) {
-  if (outer <= 0 || inner <= 0) return;
-  if (static_cast<int>(op) < 0 || static_cast<int>(op) > static_cast<int>(ReduceOp::Min))
-    throw std::invalid_argument("germ cpu: unknown reduce op " + std::to_string(static_cast<int>(op)));
-  dispatch_dtype(dt, [](auto) {});
-  len = std::max<int64_t>(len, 0);
+void reduce(const kernels::ReduceArgs& args) {
+  if (args.outer <= 0 || args.inner <= 0) return;
+  if (static_cast<int>(args.op) < 0 || static_cast<int>(args.op) > static_cast<int>(ReduceOp::Min))
+    throw std::invalid_argument("germ cpu: unknown reduce op " + std::to_string(static_cast<int>(args.op)));
+  dispatch_dtype(args.dt, [](auto) {});
+  const int64_t len = std::max<int64_t>(args.len, 0);
 
   const int64_t slices = std::max<int64_t>(1, (len + kLenChunk - 1) / kLenChunk);
-  const int64_t inner_blocks = (inner + kInnerBlock - 1) / kInnerBlock;
-  const int64_t outputs = outer * inner;
+  const int64_t inner_blocks = (args.inner + kInnerBlock - 1) / kInnerBlock;
+  const int64_t outputs = args.outer * args.inner;
   // parts[(o * inner + i) * slices + s]: partial of output (o, i) over slice s.
   std::vector<Partial> parts(static_cast<size_t>(outputs * slices));
 
   // One task per (outer, slice, inner block); grain keeps tasks >= ~16K elements.
-  const int64_t tasks = outer * slices * inner_blocks;
-  const int64_t work_per_task = std::max<int64_t>(1, std::min(len, kLenChunk) * std::min(inner, kInnerBlock));
+  const int64_t tasks = args.outer * slices * inner_blocks;
+  const int64_t work_per_task = std::max<int64_t>(1, std::min(len, kLenChunk) * std::min(args.inner, kInnerBlock));
   const int64_t grain = std::max<int64_t>(1, (16 * 1024) / work_per_task);
   parallel_for(tasks, grain, [&](int64_t begin, int64_t end) {
-    std::vector<Partial> local(static_cast<size_t>(std::min(inner, kInnerBlock)));
+    std::vector<Partial> local(static_cast<size_t>(std::min(args.inner, kInnerBlock)));
     for (int64_t t = begin; t < end; ++t) {
       const int64_t ib = t % inner_blocks;
       const int64_t s = (t / inner_blocks) % slices;
       const int64_t o = t / (inner_blocks * slices);
-      const int64_t i0 = ib * kInnerBlock, ni = std::min(kInnerBlock, inner - i0);
+      const int64_t i0 = ib * kInnerBlock, ni = std::min(kInnerBlock, args.inner - i0);
       const int64_t l0 = s * kLenChunk, l1 = std::min(len, l0 + kLenChunk);
-      reduce_slice(op, dt, x, len, inner, o, l0, l1, i0, ni, local.data());
-      for (int64_t j = 0; j < ni; ++j) parts[((o * inner) + i0 + j) * slices + s] = local[j];
+      reduce_slice(args.op, args.dt, args.x, len, args.inner, o, l0, l1, i0, ni, local.data());
+      for (int64_t j = 0; j < ni; ++j) parts[((o * args.inner) + i0 + j) * slices + s] = local[j];
     }
   });
 
@@ -138,22 +137,22 @@ void reduce(ReduceOp op, KDType dt, const void* x, void* y, int64_t outer, int64
       const int64_t cnt = std::min(kBlock, end - b);
       for (int64_t j = 0; j < cnt; ++j) {
         const Partial* p = &parts[(b + j) * slices];
-        if (is_sum(op)) {
+        if (is_sum(args.op)) {
           double s = 0.0;
           for (int64_t k = 0; k < slices; ++k) s += p[k].sum;
-          if (op == ReduceOp::Mean) s /= static_cast<double>(len);  // len 0: 0/0 = NaN
+          if (args.op == ReduceOp::Mean) s /= static_cast<double>(len);  // len 0: 0/0 = NaN
           buf[j] = static_cast<float>(s);
         } else {
-          Partial acc{0.0, identity_extreme(op), false};
+          Partial acc{0.0, identity_extreme(args.op), false};
           for (int64_t k = 0; k < slices; ++k) {
             acc.nan |= p[k].nan;
-            acc.extreme = op == ReduceOp::Max ? std::max(acc.extreme, p[k].extreme)
+            acc.extreme = args.op == ReduceOp::Max ? std::max(acc.extreme, p[k].extreme)
                                               : std::min(acc.extreme, p[k].extreme);
           }
           buf[j] = acc.nan ? std::numeric_limits<float>::quiet_NaN() : acc.extreme;
         }
       }
-      store_from_float(dt, buf, y, b, cnt);
+      store_from_float(args.dt, buf, args.y, b, cnt);
     }
   });
 }

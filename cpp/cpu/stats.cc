@@ -126,12 +126,12 @@ void col_absmax(KDType dt, const void* x, int64_t rows, int64_t cols, float* out
 
 }  // namespace
 
-void outlier_stats(KDType dt, const void* x, int64_t rows, int64_t cols, const StatsState* prev, StatsState* state,
-                   float* row_kurt, float* row_absmax, float* col_absmax_out) {
-  const StatsState now = cols > kSliceElems ? long_rows(dt, x, rows, cols, row_kurt, row_absmax)
-                                            : short_rows(dt, x, rows, cols, row_kurt, row_absmax);
-  *state = prev ? kernels::stats_merge(*prev, now) : now;
-  col_absmax(dt, x, rows, cols, col_absmax_out);
+void outlier_stats(const kernels::OutlierStatsArgs& args) {
+  const StatsState now = args.cols > kSliceElems
+                             ? long_rows(args.dt, args.x, args.rows, args.cols, args.row_kurt, args.row_absmax)
+                             : short_rows(args.dt, args.x, args.rows, args.cols, args.row_kurt, args.row_absmax);
+  *args.state = args.prev ? kernels::stats_merge(*args.prev, now) : now;
+  col_absmax(args.dt, args.x, args.rows, args.cols, args.col_absmax);
 }
 
 }  // namespace germ::cpu

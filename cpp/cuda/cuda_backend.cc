@@ -37,14 +37,47 @@ CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
-void CudaBackend::unary(kernels::UnaryOp op, kernels::KDType in_dt, kernels::KDType out_dt, const void* x, void* y,
-                        const kernels::StridedIndex& idx, int64_t n, float alpha, float beta) {
-  cuda_check(kernels::unary(op, in_dt, out_dt, x, y, idx, n, alpha, beta, stream_), "unary kernel");
+// Kernels whose launcher takes the args and the stream, nothing else.
+#define GERM_CUDA_KERNEL(name, Args, what) \
+  void CudaBackend::name(const Args& args) { cuda_check(kernels::name(args, stream_), what); }
+GERM_CUDA_KERNEL(unary, kernels::UnaryArgs, "unary kernel")
+GERM_CUDA_KERNEL(binary, kernels::BinaryArgs, "binary kernel")
+GERM_CUDA_KERNEL(gemm, kernels::GemmArgs, "gemm kernel")
+GERM_CUDA_KERNEL(gemm_lora, kernels::LoraGemmArgs, "fused LoRA forward kernel")
+GERM_CUDA_KERNEL(layernorm_forward, kernels::LayerNormArgs, "layernorm forward kernel")
+GERM_CUDA_KERNEL(geglu, kernels::GegluArgs, "geglu kernel")
+GERM_CUDA_KERNEL(quantize, kernels::QuantArgs, "quantize kernel")
+GERM_CUDA_KERNEL(dequantize, kernels::DequantArgs, "dequantize kernel")
+GERM_CUDA_KERNEL(nf4_quantize, kernels::Nf4Args, "nf4 quantize kernel")
+GERM_CUDA_KERNEL(nf4_dequantize, kernels::Nf4Args, "nf4 dequantize kernel")
+GERM_CUDA_KERNEL(quantize_tokens, kernels::TokenQuantArgs, "token quantize kernel")
+GERM_CUDA_KERNEL(lora_merge, kernels::LoraMergeArgs, "LoRA merge kernel")
+#undef GERM_CUDA_KERNEL
+
+void CudaBackend::gemm_geglu(const kernels::GemmGegluArgs& args) {
+  cuda_check(kernels::gemm_geglu(args.gemm, stream_), "gemm + GEGLU kernel");
 }
 
-void CudaBackend::binary(kernels::BinaryOp op, kernels::KDType dt, const void* a, const void* b, void* y,
-                         const kernels::StridedIndex& idx, int64_t n) {
-  cuda_check(kernels::binary(op, dt, a, b, y, idx, n, stream_), "binary kernel");
+void CudaBackend::use_device_here() { cuda_check(cudaSetDevice(index_), "cudaSetDevice"); }
+
+bool CudaBackend::supports(const kernels::GemmGegluArgs& args) {
+  use_device_here();
+  return kernels::gemm_geglu_fusable(args.gemm);
+}
+
+bool CudaBackend::supports(const kernels::LoraGemmArgs& args) {
+  use_device_here();
+  return kernels::gemm_lora_fusable(args);
+}
+
+bool CudaBackend::supports(const kernels::AttentionParams& p) {
+  use_device_here();
+  return kernels::attention_fused_supported(p);
+}
+
+bool CudaBackend::supports(const kernels::AttentionGradParams& g) {
+  use_device_here();
+  return kernels::attention_backward_fused_supported(g);
 }
 
 StoragePtr CudaBackend::allocate(size_t nbytes) {
@@ -66,122 +99,58 @@ StoragePtr CudaBackend::scratch_floats(int64_t count) {
   return count > 0 ? allocator_.allocate(static_cast<size_t>(count) * sizeof(float)) : nullptr;
 }
 
-void CudaBackend::reduce(kernels::ReduceOp op, kernels::KDType dt, const void* x, void* y, int64_t outer, int64_t len,
-                         int64_t inner) {
-  // Scratch comes back to the allocator when this task ends; a later user of
-  // the block is queued after this kernel on the same stream.
-  StoragePtr scratch = scratch_floats(kernels::reduce_scratch_floats(outer, len, inner));
-  cuda_check(kernels::reduce(op, dt, x, y, outer, len, inner,
-                               scratch ? static_cast<float*>(scratch->data()) : nullptr, stream_),
-               "reduce kernel");
-}
-
-void CudaBackend::gemm(const kernels::GemmArgs& args) { cuda_check(kernels::gemm(args, stream_), "gemm kernel"); }
-
-bool CudaBackend::gemm_geglu_fusable(const kernels::GemmArgs& args) {
-  cuda_check(cudaSetDevice(index_), "cudaSetDevice");  // the JavaScript thread asks
-  return kernels::gemm_geglu_fusable(args);
-}
-
-void CudaBackend::gemm_geglu(const kernels::GemmArgs& args) {
-  cuda_check(kernels::gemm_geglu(args, stream_), "gemm + GEGLU kernel");
-}
-
-bool CudaBackend::gemm_lora_fusable(const kernels::LoraGemmArgs& args) {
-  cuda_check(cudaSetDevice(index_), "cudaSetDevice");  // the JavaScript thread asks
-  return kernels::gemm_lora_fusable(args);
-}
-
-void CudaBackend::gemm_lora(const kernels::LoraGemmArgs& args) {
-  cuda_check(kernels::gemm_lora(args, stream_), "fused LoRA forward kernel");
-}
-
-void CudaBackend::layernorm_forward(kernels::KDType dt, void* out, float* mean, float* rstd, const void* x,
-                                    const void* residual, const void* weight, const void* bias, int64_t rows,
-                                    int64_t cols, float eps) {
-  cuda_check(kernels::layernorm_forward(dt, out, mean, rstd, x, residual, weight, bias, rows, cols, eps, stream_),
-               "layernorm forward kernel");
-}
-
-void CudaBackend::layernorm_backward(kernels::KDType dt, void* dx, float* dweight, float* dbias, const void* dout,
-                                     const void* x, const void* weight, const float* mean, const float* rstd,
-                                     int64_t rows, int64_t cols) {
-  StoragePtr scratch = scratch_floats(kernels::layernorm_backward_scratch_floats(rows, cols));
-  cuda_check(kernels::layernorm_backward(dt, dx, dweight, dbias, dout, x, weight, mean, rstd, rows, cols,
-                                           scratch ? static_cast<float*>(scratch->data()) : nullptr, stream_),
-               "layernorm backward kernel");
-}
-
 StoragePtr CudaBackend::scratch_bytes(size_t count) { return count > 0 ? allocator_.allocate(count) : nullptr; }
 
-int64_t CudaBackend::embedding(kernels::KDType dt, void* out, const void* table, const int32_t* ids, int64_t n,
-                               int64_t vocab, int64_t hidden, bool check) {
+// Scratch comes back to the allocator when the task ends; a later user of the
+// block is queued after the kernel on the same stream.
+void CudaBackend::reduce(const kernels::ReduceArgs& args) {
+  StoragePtr scratch = scratch_floats(kernels::reduce_scratch_floats(args));
+  cuda_check(kernels::reduce(args, scratch ? static_cast<float*>(scratch->data()) : nullptr, stream_),
+             "reduce kernel");
+}
+
+void CudaBackend::layernorm_backward(const kernels::LayerNormGradArgs& args) {
+  StoragePtr scratch = scratch_floats(kernels::layernorm_backward_scratch_floats(args));
+  cuda_check(kernels::layernorm_backward(args, scratch ? static_cast<float*>(scratch->data()) : nullptr, stream_),
+             "layernorm backward kernel");
+}
+
+int64_t CudaBackend::embedding(const kernels::EmbeddingArgs& args) {
   // The kernel lowers *flag to the first bad position (all ones: none); the
   // read-back waits for it, so only unchecked ids pay that sync.
-  StoragePtr flag = check ? scratch_bytes(sizeof(unsigned long long)) : nullptr;
+  StoragePtr flag = args.check ? scratch_bytes(sizeof(unsigned long long)) : nullptr;
   auto* pflag = flag ? static_cast<unsigned long long*>(flag->data()) : nullptr;
   if (pflag) cuda_check(cudaMemsetAsync(pflag, 0xff, sizeof *pflag, stream_), "cudaMemsetAsync");
-  cuda_check(kernels::embedding_forward(dt, out, table, ids, n, vocab, hidden, pflag, stream_), "embedding kernel");
+  cuda_check(kernels::embedding_forward(args, pflag, stream_), "embedding kernel");
   if (!pflag) return -1;
   unsigned long long first = 0;
   copy_to_host(&first, pflag, sizeof first);
   return first == ~0ull ? -1 : static_cast<int64_t>(first);
 }
 
-void CudaBackend::geglu(kernels::KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows,
-                        int64_t inner) {
-  cuda_check(kernels::geglu(dt, out, x, ldx, bias, rows, inner, stream_), "geglu kernel");
+// Fused or naive was chosen on the JavaScript thread (supports() above).
+void CudaBackend::attention_forward_fused(const kernels::AttentionParams& p) {
+  cuda_check(kernels::attention_forward(p, stream_), "attention forward kernel");
 }
 
-// The fused flash kernels take Softmax and Softmax1 on f16 / bf16 with head
-// dims 32, 64 and 128; everything else (f32, other head dims, the clipped
-// softmax baseline, bf16 on sm_75) runs the unfused kernels, which are exact
-// but slow. A fused launch that reports cudaErrorNotSupported falls back too.
-static bool fused_attention_fits(const kernels::AttentionParams& p) {
-  return p.normalizer != kernels::AttnNormalizer::Clipped &&
-         (p.dtype == kernels::KDType::F16 || p.dtype == kernels::KDType::BF16) &&
-         (p.head_dim == 32 || p.head_dim == 64 || p.head_dim == 128);
+void CudaBackend::attention_backward_fused(const kernels::AttentionGradParams& g) {
+  StoragePtr scratch = scratch_bytes(kernels::attention_backward_scratch_bytes(g.fwd));
+  cuda_check(kernels::attention_backward(g, scratch ? scratch->data() : nullptr, stream_), "attention backward kernel");
 }
 
 void CudaBackend::attention_forward(const kernels::AttentionParams& p) {
-  if (fused_attention_fits(p)) {
-    const cudaError_t status = kernels::attention_forward(p, stream_);
-    if (status != cudaErrorNotSupported) return cuda_check(status, "attention forward kernel");
-    cudaGetLastError();
-  }
   StoragePtr scratch = scratch_bytes(kernels::attention_naive_scratch_bytes(p));
   cuda_check(kernels::attention_naive_forward(p, scratch ? scratch->data() : nullptr, stream_),
-               "attention forward kernel (unfused)");
+             "attention forward kernel (unfused)");
 }
 
 void CudaBackend::attention_backward(const kernels::AttentionGradParams& g) {
-  if (fused_attention_fits(g.fwd)) {
-    StoragePtr scratch = scratch_bytes(kernels::attention_backward_scratch_bytes(g.fwd));
-    const cudaError_t status = kernels::attention_backward(g, scratch ? scratch->data() : nullptr, stream_);
-    if (status != cudaErrorNotSupported) return cuda_check(status, "attention backward kernel");
-    cudaGetLastError();
-  }
   StoragePtr scratch = scratch_bytes(kernels::attention_naive_scratch_bytes(g.fwd));
   cuda_check(kernels::attention_naive_backward(g, scratch ? scratch->data() : nullptr, stream_),
-               "attention backward kernel (unfused)");
-}
-
-// quantization
-void CudaBackend::quantize(const kernels::QuantArgs& a) { cuda_check(kernels::quantize(a, stream_), "quantize kernel"); }
-void CudaBackend::dequantize(const kernels::DequantArgs& a) {
-  cuda_check(kernels::dequantize(a, stream_), "dequantize kernel");
-}
-void CudaBackend::nf4_quantize(const kernels::Nf4Args& a) {
-  cuda_check(kernels::nf4_quantize(a, stream_), "nf4 quantize kernel");
-}
-void CudaBackend::nf4_dequantize(const kernels::Nf4Args& a) {
-  cuda_check(kernels::nf4_dequantize(a, stream_), "nf4 dequantize kernel");
+             "attention backward kernel (unfused)");
 }
 
 // quantized GEMMs: split-K partial sums live in scratch for the task's duration
-void CudaBackend::quantize_tokens(const kernels::TokenQuantArgs& a) {
-  cuda_check(kernels::quantize_tokens(a, stream_), "token quantize kernel");
-}
 void CudaBackend::qgemm_int(const kernels::IntGemmArgs& a) {
   StoragePtr scratch = scratch_bytes(kernels::qgemm_int_workspace_bytes(a));
   cuda_check(kernels::qgemm_int(a, scratch ? scratch->data() : nullptr, stream_), "integer GEMM kernel (W8A8 / W4A4)");
@@ -189,9 +158,6 @@ void CudaBackend::qgemm_int(const kernels::IntGemmArgs& a) {
 void CudaBackend::qgemm_w4(const kernels::W4Args& a) {
   StoragePtr scratch = scratch_bytes(kernels::qgemm_w4_workspace_bytes(a));
   cuda_check(kernels::qgemm_w4(a, scratch ? scratch->data() : nullptr, stream_), "weight-only 4-bit GEMM kernel");
-}
-void CudaBackend::lora_merge(const kernels::LoraMergeArgs& a) {
-  cuda_check(kernels::lora_merge(a, stream_), "LoRA merge kernel");
 }
 
 void CudaBackend::fill_zero(void* dst, size_t nbytes) {
@@ -257,13 +223,9 @@ void CudaBackend::copy_to_host(void* dst, const void* src, size_t nbytes) {
 void CudaBackend::synchronize() { cuda_check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
 
 // --- outlier statistics: per-block partials in scratch, merged on the stream.
-void CudaBackend::outlier_stats(kernels::KDType dt, const void* x, int64_t rows, int64_t cols,
-                                const kernels::StatsState* prev, kernels::StatsState* state, float* row_kurt,
-                                float* row_absmax, float* col_absmax) {
-  StoragePtr scratch = scratch_bytes(kernels::outlier_stats_workspace_bytes(rows));
-  cuda_check(kernels::outlier_stats(dt, x, rows, cols, prev, state, row_kurt, row_absmax, col_absmax,
-                                    scratch ? scratch->data() : nullptr, stream_),
-             "outlier stats kernel");
+void CudaBackend::outlier_stats(const kernels::OutlierStatsArgs& args) {
+  StoragePtr scratch = scratch_bytes(kernels::outlier_stats_workspace_bytes(args));
+  cuda_check(kernels::outlier_stats(args, scratch ? scratch->data() : nullptr, stream_), "outlier stats kernel");
 }
 
 }  // namespace germ

@@ -221,13 +221,15 @@ std::array<TensorPtr, 2> attention_forward(const TensorPtr& q, const TensorPtr& 
   const bool zero = !p.seq.covers_all_q;
   const size_t out_bytes = static_cast<size_t>(out->numel() * dtype_size(out->dtype));
   const size_t lse_bytes = static_cast<size_t>(lse->numel()) * sizeof(float);
+  const bool fused = a.batch > 0 && a.total_q > 0 && be.supports(a);
   submit(be, storages({&p.q.t, &p.k.t, &p.v.t, &p.seq_tensor, &p.slopes}), {out->storage, lse->storage},
-         [a, zero, out_bytes, lse_bytes](Backend& b) {
+         [a, zero, fused, out_bytes, lse_bytes](Backend& b) {
            if (zero) {
              b.fill_zero(a.o, out_bytes);
              b.fill_zero(a.lse, lse_bytes);
            }
-           if (a.batch > 0 && a.total_q > 0) b.attention_forward(a);
+           if (fused) b.attention_forward_fused(a);
+           else if (a.batch > 0 && a.total_q > 0) b.attention_forward(a);
          });
   return {out, lse};
 }
@@ -265,13 +267,15 @@ std::array<TensorPtr, 3> attention_backward(const TensorPtr& dout_in, const Tens
   g.dv_row_stride = row;
   const size_t q_bytes = static_cast<size_t>(dq->numel() * dtype_size(dq->dtype));
   const size_t k_bytes = static_cast<size_t>(dk->numel() * dtype_size(dk->dtype));
+  const bool fused = g.fwd.batch > 0 && g.fwd.total_q > 0 && be.supports(g);
   submit(be, storages({&p.q.t, &p.k.t, &p.v.t, &p.seq_tensor, &p.slopes, &dout.t, &out.t, &lse}),
-         {dq->storage, dk->storage, dv->storage}, [g, q_bytes, k_bytes](Backend& b) {
+         {dq->storage, dk->storage, dv->storage}, [g, fused, q_bytes, k_bytes](Backend& b) {
            // Gradients of padding rows (and of keys no query sees) are zero.
            b.fill_zero(g.dq, q_bytes);
            b.fill_zero(g.dk, k_bytes);
            b.fill_zero(g.dv, k_bytes);
-           if (g.fwd.batch > 0 && g.fwd.total_q > 0) b.attention_backward(g);
+           if (fused) b.attention_backward_fused(g);
+           else if (g.fwd.batch > 0 && g.fwd.total_q > 0) b.attention_backward(g);
          });
   return {dq, dk, dv};
 }

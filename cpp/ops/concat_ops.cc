@@ -48,8 +48,15 @@ TensorPtr concat_rows(const std::vector<TensorPtr>& parts) {
   const kernels::KDType dt = kd(first->dtype);
   char* dst = static_cast<char*>(out->data());
   submit(be, std::move(reads), {out->storage}, [slabs = std::move(slabs), dt, dst](Backend& b) {
-    for (const Slab& s : slabs)
-      b.unary(kernels::UnaryOp::Identity, dt, dt, s.src, dst + s.offset_bytes, s.idx, s.n, 0.f, 0.f);
+    kernels::UnaryArgs a;
+    a.in_dt = a.out_dt = dt;
+    for (const Slab& s : slabs) {
+      a.x = s.src;
+      a.y = dst + s.offset_bytes;
+      a.idx = s.idx;
+      a.n = s.n;
+      b.unary(a);
+    }
   });
   return out;
 }

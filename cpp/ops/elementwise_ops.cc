@@ -11,10 +11,9 @@ TensorPtr unary(kernels::UnaryOp op, const TensorPtr& x, float alpha, float beta
   const kernels::StridedIndex idx = make_index(x->shape, x->strides);
   const int64_t n = x->numel();
   const kernels::KDType dt = kd(x->dtype);
-  const void* src = x->data();
-  void* dst = out->data();
-  submit(be, storages({&x}), {out->storage}, [=](Backend& b) {
-    if (n) b.unary(op, dt, dt, src, dst, idx, n, alpha, beta);
+  const kernels::UnaryArgs a{op, dt, dt, x->data(), out->data(), idx, n, alpha, beta};
+  submit(be, storages({&x}), {out->storage}, [a](Backend& b) {
+    if (a.n) b.unary(a);
   });
   return out;
 }
@@ -33,12 +32,9 @@ TensorPtr binary(kernels::BinaryOp op, const TensorPtr& a, const TensorPtr& b) {
   TensorPtr out = empty(be, a->dtype, shape);
   const kernels::StridedIndex idx = make_index(shape, broadcast_strides(*a, shape), broadcast_strides(*b, shape));
   const int64_t n = out->numel();
-  const kernels::KDType dt = kd(a->dtype);
-  const void* pa = a->data();
-  const void* pb = b->data();
-  void* dst = out->data();
-  submit(be, storages({&a, &b}), {out->storage}, [=](Backend& be2) {
-    if (n) be2.binary(op, dt, pa, pb, dst, idx, n);
+  const kernels::BinaryArgs args{op, kd(a->dtype), a->data(), b->data(), out->data(), idx, n};
+  submit(be, storages({&a, &b}), {out->storage}, [args](Backend& be2) {
+    if (args.n) be2.binary(args);
   });
   return out;
 }

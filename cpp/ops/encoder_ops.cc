@@ -41,17 +41,15 @@ TensorPtr gather(const TensorPtr& table_in, const TensorPtr& ids_in, bool check)
   out_shape.push_back(hidden);
   Backend& be = backend_for(table->device());
   TensorPtr out = empty(be, table->dtype, out_shape);
-  const kernels::KDType dt = kd(table->dtype);
-  void* po = out->data();
-  const void* pt = table->data();
-  const auto* pi = static_cast<const int32_t*>(ids->data());
+  const kernels::EmbeddingArgs a{kd(table->dtype), out->data(), table->data(),
+                                 static_cast<const int32_t*>(ids->data()), n, vocab, hidden, check};
   const Shape ids_shape = ids->shape, table_shape = table->shape;
   submit(be, storages({&table, &ids}), {out->storage}, [=](Backend& b) {
-    if (!n) return;
-    const int64_t pos = b.embedding(dt, po, pt, pi, n, vocab, hidden, check);
+    if (!a.n) return;
+    const int64_t pos = b.embedding(a);
     if (pos < 0) return;
     int32_t id = 0;
-    b.copy_to_host(&id, pi + pos, sizeof id);
+    b.copy_to_host(&id, a.ids + pos, sizeof id);
     throw bad_id(id, pos, ids_shape, table_shape);
   });
   return out;
@@ -111,11 +109,11 @@ TensorPtr linear_geglu(const TensorPtr& x_in, const TensorPtr& w_in) {
   out_shape.back() = inner;
   Backend& be = backend_for(x->device());
 
-  kernels::GemmArgs g = linear_gemm_args(x->dtype, x->data(), w->data(), rows, two_i, H);
-  g.ldc = inner;
-  if (rows > 0 && H > 0 && be.gemm_geglu_fusable(g)) {
+  kernels::GemmGegluArgs g{linear_gemm_args(x->dtype, x->data(), w->data(), rows, two_i, H)};
+  g.gemm.ldc = inner;
+  if (rows > 0 && H > 0 && be.supports(g)) {
     TensorPtr out = empty(be, x->dtype, out_shape);
-    g.c = out->data();
+    g.gemm.c = out->data();
     submit(be, storages({&x, &w}), {out->storage}, [g](Backend& b) { b.gemm_geglu(g); });
     return out;
   }
@@ -152,11 +150,9 @@ TensorPtr geglu(const TensorPtr& x_in, const TensorPtr& bias_in) {
   out_shape.back() = inner;
   Backend& be = backend_for(x->device());
   TensorPtr out = empty(be, x->dtype, out_shape);
-  const kernels::KDType dt = kd(x->dtype);
-  void* po = out->data();
-  const void *px = x->data(), *pb = bias ? bias->data() : nullptr;
-  submit(be, storages({&x, &bias}), {out->storage}, [=](Backend& b) {
-    if (rows && inner) b.geglu(dt, po, px, ldx, pb, rows, inner);
+  const kernels::GegluArgs a{kd(x->dtype), out->data(), x->data(), ldx, bias ? bias->data() : nullptr, rows, inner};
+  submit(be, storages({&x, &bias}), {out->storage}, [a](Backend& b) {
+    if (a.rows && a.inner) b.geglu(a);
   });
   return out;
 }

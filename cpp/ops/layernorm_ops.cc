@@ -37,15 +37,22 @@ std::array<TensorPtr, 3> layernorm_forward(const TensorPtr& x_in, const TensorPt
   TensorPtr out = empty(be, x->dtype, x->shape);
   TensorPtr mean = save_stats ? empty(be, DType::F32, stat_shape) : nullptr;
   TensorPtr rstd = save_stats ? empty(be, DType::F32, stat_shape) : nullptr;
-  const kernels::KDType dt = kd(x->dtype);
-  void* po = out->data();
-  auto* pm = save_stats ? static_cast<float*>(mean->data()) : nullptr;
-  auto* pr = save_stats ? static_cast<float*>(rstd->data()) : nullptr;
-  const void *px = x->data(), *pres = r ? r->data() : nullptr, *pw = w->data(), *pb = b->data();
+  kernels::LayerNormArgs a;
+  a.dt = kd(x->dtype);
+  a.out = out->data();
+  a.mean = save_stats ? static_cast<float*>(mean->data()) : nullptr;
+  a.rstd = save_stats ? static_cast<float*>(rstd->data()) : nullptr;
+  a.x = x->data();
+  a.residual = r ? r->data() : nullptr;
+  a.weight = w->data();
+  a.bias = b->data();
+  a.rows = rows;
+  a.cols = cols;
+  a.eps = eps;
   std::vector<StoragePtr> writes{out->storage};
   if (save_stats) { writes.push_back(mean->storage); writes.push_back(rstd->storage); }
-  submit(be, storages({&x, &r, &w, &b}), std::move(writes), [=](Backend& be2) {
-    if (rows && cols) be2.layernorm_forward(dt, po, pm, pr, px, pres, pw, pb, rows, cols, eps);
+  submit(be, storages({&x, &r, &w, &b}), std::move(writes), [a](Backend& be2) {
+    if (a.rows && a.cols) be2.layernorm_forward(a);
   });
   return {out, mean, rstd};
 }
@@ -73,14 +80,20 @@ std::array<TensorPtr, 3> layernorm_backward(const TensorPtr& dout_in, const Tens
   Backend& be = backend_for(x->device());
   TensorPtr dx = empty(be, x->dtype, x->shape);
   TensorPtr dw = empty(be, DType::F32, {cols}), db = empty(be, DType::F32, {cols});
-  const kernels::KDType dt = kd(x->dtype);
-  void* pdx = dx->data();
-  auto* pdw = static_cast<float*>(dw->data());
-  auto* pdb = static_cast<float*>(db->data());
-  const void *pdo = dout->data(), *px = x->data(), *pw = w->data();
-  const float *pm = static_cast<const float*>(mean->data()), *pr = static_cast<const float*>(rstd->data());
-  submit(be, storages({&dout, &x, &w, &mean, &rstd}), {dx->storage, dw->storage, db->storage}, [=](Backend& be2) {
-    if (cols) be2.layernorm_backward(dt, pdx, pdw, pdb, pdo, px, pw, pm, pr, rows, cols);
+  kernels::LayerNormGradArgs a;
+  a.dt = kd(x->dtype);
+  a.dx = dx->data();
+  a.dweight = static_cast<float*>(dw->data());
+  a.dbias = static_cast<float*>(db->data());
+  a.dout = dout->data();
+  a.x = x->data();
+  a.weight = w->data();
+  a.mean = static_cast<const float*>(mean->data());
+  a.rstd = static_cast<const float*>(rstd->data());
+  a.rows = rows;
+  a.cols = cols;
+  submit(be, storages({&dout, &x, &w, &mean, &rstd}), {dx->storage, dw->storage, db->storage}, [a](Backend& be2) {
+    if (a.cols) be2.layernorm_backward(a);
   });
   // Parameter gradients are accumulated in f32 and handed back in the
   // parameter's dtype.

@@ -87,11 +87,11 @@ TensorPtr lora_forward(const TensorPtr& x_in, const TensorPtr& stacked_in, const
   // composed path would throw away; then again with the output's pointers,
   // whose alignment the kernel checks too: [M, out + r], y in the first out
   // columns, t = x A^T in the last r.
-  if (m > 0 && in > 0 && be.gemm_lora_fusable(g)) {
+  if (m > 0 && in > 0 && be.supports(g)) {
     TensorPtr both = empty(be, x->dtype, {m, width});
     base.c = both->data();
     g.t = static_cast<char*>(both->data()) + out * dtype_size(x->dtype);
-    if (be.gemm_lora_fusable(g)) {
+    if (be.supports(g)) {
       submit(be, storages({&x, &stacked, &b, &bias}), {both->storage}, [g](Backend& be2) { be2.gemm_lora(g); });
       return both;
     }

@@ -28,11 +28,9 @@ TensorPtr reduce(kernels::ReduceOp op, const TensorPtr& x_in, std::optional<int6
   const TensorPtr x = contiguous(x_in);
   Backend& be = backend_for(x->device());
   TensorPtr out = empty(be, x->dtype, out_shape);
-  const kernels::KDType dt = kd(x->dtype);
-  const void* src = x->data();
-  void* dst = out->data();
-  submit(be, storages({&x}), {out->storage}, [=](Backend& b) {
-    if (outer != 0 && inner != 0) b.reduce(op, dt, src, dst, outer, len, inner);
+  const kernels::ReduceArgs a{op, kd(x->dtype), x->data(), out->data(), outer, len, inner};
+  submit(be, storages({&x}), {out->storage}, [a](Backend& b) {
+    if (a.outer != 0 && a.inner != 0) b.reduce(a);
   });
   return out;
 }

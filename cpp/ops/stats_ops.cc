@@ -39,15 +39,18 @@ std::array<TensorPtr, 4> outlier_stats(const TensorPtr& x_in, const TensorPtr& p
   TensorPtr state = empty(be, DType::U8, {kStateBytes});
   TensorPtr row_kurt = empty(be, DType::F32, row_shape), row_absmax = empty(be, DType::F32, row_shape);
   TensorPtr col_absmax = empty(be, DType::F32, {cols});
-  const kernels::KDType dt = kd(x->dtype);
-  const void* px = x->data();
-  const auto* pp = prev ? static_cast<const kernels::StatsState*>(prev->data()) : nullptr;
-  auto* ps = static_cast<kernels::StatsState*>(state->data());
-  auto* pk = static_cast<float*>(row_kurt->data());
-  auto* prm = static_cast<float*>(row_absmax->data());
-  auto* pcm = static_cast<float*>(col_absmax->data());
+  kernels::OutlierStatsArgs a;
+  a.dt = kd(x->dtype);
+  a.x = x->data();
+  a.rows = rows;
+  a.cols = cols;
+  a.prev = prev ? static_cast<const kernels::StatsState*>(prev->data()) : nullptr;
+  a.state = static_cast<kernels::StatsState*>(state->data());
+  a.row_kurt = static_cast<float*>(row_kurt->data());
+  a.row_absmax = static_cast<float*>(row_absmax->data());
+  a.col_absmax = static_cast<float*>(col_absmax->data());
   submit(be, storages({&x, &prev}), {state->storage, row_kurt->storage, row_absmax->storage, col_absmax->storage},
-         [=](Backend& b) { b.outlier_stats(dt, px, rows, cols, pp, ps, pk, prm, pcm); });
+         [a](Backend& b) { b.outlier_stats(a); });
   return {state, row_kurt, row_absmax, col_absmax};
 }
 

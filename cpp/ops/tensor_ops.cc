@@ -43,10 +43,9 @@ TensorPtr full(const Shape& shape, DType dtype, Device device, double value) {
   idx.ndim = 1;
   idx.shape[0] = n;
   idx.stride[0][0] = 0;
-  const void* src = one->data();
-  void* dst = out->data();
-  submit(backend_for(device), storages({&one}), {out->storage}, [=](Backend& b) {
-    if (n) b.unary(UnaryOp::Identity, kd(DType::F32), kd(dtype), src, dst, idx, n, 0.f, 0.f);
+  const kernels::UnaryArgs a{UnaryOp::Identity, kd(DType::F32), kd(dtype), one->data(), out->data(), idx, n};
+  submit(backend_for(device), storages({&one}), {out->storage}, [a](Backend& b) {
+    if (a.n) b.unary(a);
   });
   return out;
 }
@@ -71,11 +70,9 @@ TensorPtr cast(const TensorPtr& t, DType dtype) {
   TensorPtr out = empty(be, dtype, t->shape);
   const kernels::StridedIndex idx = make_index(t->shape, t->strides);
   const int64_t n = t->numel();
-  const void* src = t->data();
-  void* dst = out->data();
-  const DType from = t->dtype;
-  submit(be, storages({&t}), {out->storage}, [=](Backend& b) {
-    if (n) b.unary(UnaryOp::Identity, kd(from), kd(dtype), src, dst, idx, n, 0.f, 0.f);
+  const kernels::UnaryArgs a{UnaryOp::Identity, kd(t->dtype), kd(dtype), t->data(), out->data(), idx, n};
+  submit(be, storages({&t}), {out->storage}, [a](Backend& b) {
+    if (a.n) b.unary(a);
   });
   return out;
 }

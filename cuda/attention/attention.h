@@ -6,6 +6,13 @@
 
 namespace germ::kernels {
 
+// Whether the fused kernels take these params (dtype, head dim, normaliser,
+// row alignment, the loaded image's arch on the current device); the caller
+// asks before launching and runs the naive kernels otherwise. The fused
+// launchers return cudaErrorInvalidValue for params these reject.
+bool attention_fused_supported(const AttentionParams& p);
+bool attention_backward_fused_supported(const AttentionGradParams& g);
+
 // Fused flash forward (online softmax, no score matrix in memory) for the
 // Softmax and Softmax1 normalisers; f16 / bf16, head_dim 32, 64 or 128.
 cudaError_t attention_forward(const AttentionParams& p, cudaStream_t stream);

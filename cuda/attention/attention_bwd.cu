@@ -413,6 +413,12 @@ size_t attention_backward_scratch_bytes(const AttentionParams& p) {
   return attn_detail::dq_accum_bytes(p) + static_cast<size_t>(p.heads) * p.total_q * sizeof(float);
 }
 
+bool attention_backward_fused_supported(const AttentionGradParams& g) {
+  auto ok = [](const void* ptr, int64_t ld) { return aligned_to(ptr, 16) && ld % 8 == 0; };
+  return attention_fused_supported(g.fwd) && ok(g.dout, g.dout_row_stride) && ok(g.dk, g.dk_row_stride) &&
+         ok(g.dv, g.dv_row_stride) && aligned_to(g.dq, 2);
+}
+
 cudaError_t attention_backward(const AttentionGradParams& g, void* scratch, cudaStream_t stream) {
   const AttentionParams& p = g.fwd;
   cudaError_t e = attention_fused_check(p);
@@ -424,10 +430,7 @@ cudaError_t attention_backward(const AttentionGradParams& g, void* scratch, cuda
       g.dout == nullptr || g.dq == nullptr || g.dk == nullptr || g.dv == nullptr || scratch == nullptr ||
       !aligned_to(scratch, 16))  // 16-byte dQ reductions
     return cudaErrorInvalidValue;
-  auto ok = [](const void* ptr, int64_t ld) { return aligned_to(ptr, 16) && ld % 8 == 0; };
-  if (!ok(g.dout, g.dout_row_stride) || !ok(g.dk, g.dk_row_stride) || !ok(g.dv, g.dv_row_stride) ||
-      !aligned_to(g.dq, 2))
-    return cudaErrorNotSupported;
+  if (!attention_backward_fused_supported(g)) return cudaErrorInvalidValue;
   const int arch = attention_code_arch();
   auto by_dim = [&](auto t) -> cudaError_t {
     using T = decltype(t);

@@ -375,25 +375,26 @@ int attention_code_arch() {
   return arch < 0 ? 0 : arch;
 }
 
-// Shared by both fused launchers: what the fused kernels cannot do is
-// cudaErrorNotSupported (route to the naive path); malformed input is
-// cudaErrorInvalidValue.
+bool attention_fused_supported(const AttentionParams& p) {
+  if (p.normalizer != AttnNormalizer::Softmax && p.normalizer != AttnNormalizer::Softmax1) return false;
+  if (p.dtype != KDType::F16 && p.dtype != KDType::BF16) return false;
+  if (p.head_dim != 32 && p.head_dim != 64 && p.head_dim != 128) return false;
+  // 16-byte tile loads: every row start must be 16-byte aligned.
+  auto ok = [](const void* ptr, int64_t ld) { return ptr == nullptr || (aligned_to(ptr, 16) && ld % 8 == 0); };
+  if (!ok(p.q, p.q_row_stride) || !ok(p.k, p.k_row_stride) || !ok(p.v, p.v_row_stride) || !ok(p.o, p.o_row_stride))
+    return false;
+  const int arch = attention_code_arch();
+  return arch >= 75 && (p.dtype != KDType::BF16 || arch >= 80);
+}
+
+// Shared by both fused launchers. The caller asked attention_fused_supported
+// first, so anything the fused kernels cannot do is a caller bug here, like
+// malformed input: cudaErrorInvalidValue.
 cudaError_t attention_fused_check(const AttentionParams& p) {
   if (p.batch < 0 || p.heads < 0 || p.max_len_q < 0 || p.max_len_k < 0 || p.heads > 65535 || p.batch > 65535)
     return cudaErrorInvalidValue;
   if (!(p.dropout_p >= 0.0f && p.dropout_p < 1.0f)) return cudaErrorInvalidValue;
-  if (p.normalizer != AttnNormalizer::Softmax && p.normalizer != AttnNormalizer::Softmax1)
-    return cudaErrorNotSupported;
-  if (p.dtype != KDType::F16 && p.dtype != KDType::BF16) return cudaErrorNotSupported;
-  if (p.head_dim != 32 && p.head_dim != 64 && p.head_dim != 128) return cudaErrorNotSupported;
-  // 16-byte tile loads: every row start must be 16-byte aligned.
-  auto ok = [](const void* ptr, int64_t ld) { return ptr == nullptr || (aligned_to(ptr, 16) && ld % 8 == 0); };
-  if (!ok(p.q, p.q_row_stride) || !ok(p.k, p.k_row_stride) || !ok(p.v, p.v_row_stride) ||
-      !ok(p.o, p.o_row_stride))
-    return cudaErrorNotSupported;
-  const int arch = attention_code_arch();
-  if (arch < 75 || (p.dtype == KDType::BF16 && arch < 80)) return cudaErrorNotSupported;
-  return cudaSuccess;
+  return attention_fused_supported(p) ? cudaSuccess : cudaErrorInvalidValue;
 }
 
 cudaError_t attention_forward(const AttentionParams& p, cudaStream_t stream) {

@@ -4,7 +4,7 @@
 //
 //   nvcc -std=c++17 -O3 --expt-relaxed-constexpr -arch=sm_90 cuda/dev/attention_check.cu \
 //        cuda/attention/attention_fwd.cu cuda/attention/attention_bwd.cu \
-//        cuda/attention/attention_naive.cu -o attention_check
+//        cuda/attention/attention_naive.cu cuda/common/device_info.cu -o attention_check
 //   ./attention_check           # every case (lengths 1, 7, 129, 1000 ...)
 //   ./attention_check --small   # short sequences only (for compute-sanitizer)
 //   ./attention_check --time    # TFLOP/s, f16, d=64, B=32, H=12, N = 512 .. 16384
@@ -263,11 +263,10 @@ static void run_case(const Case& c) {
   };
   const bool big = c.qk_range > 1.5;
   if (c.fused) {
-    cudaError_t e = attention_forward(p, 0);
-    if (e == cudaErrorNotSupported) {
+    if (!attention_fused_supported(p) || !attention_backward_fused_supported(g)) {
       std::printf("skip fused %s: not supported on this build/device\n", tag);
     } else {
-      CHECK_CUDA(e); CHECK_CUDA(cudaDeviceSynchronize());
+      CHECK_CUDA(attention_forward(p, 0)); CHECK_CUDA(cudaDeviceSynchronize());
       check_all("fused", big);
       DevBuf scratch(attention_backward_scratch_bytes(p));
       CHECK_CUDA(attention_backward(g, scratch.p, 0)); CHECK_CUDA(cudaDeviceSynchronize());

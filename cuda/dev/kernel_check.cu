@@ -4,7 +4,8 @@
 //
 //   nvcc -std=c++17 -O3 -arch=sm_90 -I cuda cuda/dev/kernel_check.cu \
 //        cuda/elementwise/elementwise.cu cuda/reduce/reduce.cu \
-//        cuda/gemm/gemm_dispatch.cu cuda/norm/layernorm.cu cuda/embedding/embedding.cu -o kernel_check
+//        cuda/gemm/gemm_dispatch.cu cuda/norm/layernorm.cu cuda/embedding/embedding.cu cuda/common/device_info.cu \
+//        -o kernel_check
 //   ./kernel_check            # everything, with timings
 //   ./kernel_check --small    # small sizes only (for compute-sanitizer)
 //   ./kernel_check --encoder-gemms   # x @ W^T at the encoder's shapes (cuda/dev/run_wgmma_ab.sh)
@@ -153,7 +154,7 @@ static void check_unary_ops() {
       x.fill_uniform(g_rng, positive ? 0.05 : -4, 4);
       DevBuf dx(x.nbytes()), dy(y.nbytes());
       upload(dx, x);
-      CHECK_CUDA(unary(op, pr[0], pr[1], dx.p, dy.p, contiguous(n), n, alpha, beta, 0));
+      CHECK_CUDA(unary({op, pr[0], pr[1], dx.p, dy.p, contiguous(n), n, alpha, beta}, 0));
       download(y, dy);
       std::vector<double> ref(n);
       // The reference is rounded into the output dtype too (so overflow to inf
@@ -187,8 +188,8 @@ static void check_casts() {
       for (int64_t off : {0, 1}) {
         DevBuf dx(x.nbytes() + 64), dy(y.nbytes() + 64);
         upload(dx, x, off * kdtype_size(a));
-        CHECK_CUDA(unary(UnaryOp::Identity, a, b, dx.as(off * kdtype_size(a)), dy.as(off * kdtype_size(b)),
-                         contiguous(n), n, 0, 0, 0));
+        CHECK_CUDA(unary({UnaryOp::Identity, a, b, dx.as(off * kdtype_size(a)), dy.as(off * kdtype_size(b)),
+                          contiguous(n), n}, 0));
         download(y, dy, off * kdtype_size(b));
         validate(std::string("cast ") + dtname(a) + "->" + dtname(b) + (off ? " misaligned" : " aligned"), y, ref, 1e-30,
                  0);
@@ -207,7 +208,7 @@ static void check_strided_and_broadcast() {
     s.ndim = 2; s.shape[0] = C; s.shape[1] = R; s.stride[0][0] = 1; s.stride[0][1] = C;
     DevBuf dx(x.nbytes()), dy(y.nbytes());
     upload(dx, x);
-    CHECK_CUDA(unary(UnaryOp::Silu, KDType::F16, KDType::F32, dx.p, dy.p, s, R * C, 0, 0, 0));
+    CHECK_CUDA(unary({UnaryOp::Silu, KDType::F16, KDType::F32, dx.p, dy.p, s, R * C}, 0));
     download(y, dy);
     std::vector<double> ref(R * C);
     for (int64_t c = 0; c < C; ++c)
@@ -226,7 +227,7 @@ static void check_strided_and_broadcast() {
       s.stride[1][0] = 0; s.stride[1][1] = D2; s.stride[1][2] = 1;
       DevBuf da(a.nbytes()), db(b.nbytes()), dy(y.nbytes());
       upload(da, a); upload(db, b);
-      CHECK_CUDA(binary(BinaryOp(o), dt, da.p, db.p, dy.p, s, n, 0));
+      CHECK_CUDA(binary({BinaryOp(o), dt, da.p, db.p, dy.p, s, n}, 0));
       download(y, dy);
       std::vector<double> ref(n);
       for (int64_t i = 0; i < D0; ++i)
@@ -244,7 +245,7 @@ static void check_strided_and_broadcast() {
     a.set(5, NAN);
     DevBuf da(a.nbytes()), db(b.nbytes()), dy(y.nbytes());
     upload(da, a); upload(db, b);
-    CHECK_CUDA(binary(BinaryOp::Maximum, dt, da.p, db.p, dy.p, contiguous(n), n, 0));
+    CHECK_CUDA(binary({BinaryOp::Maximum, dt, da.p, db.p, dy.p, contiguous(n), n}, 0));
     download(y, dy);
     std::vector<double> ref(n);
     for (int64_t i = 0; i < n; ++i) ref[i] = std::isnan(a.get(i)) ? NAN : std::fmax(a.get(i), b.get(i));
@@ -258,7 +259,7 @@ static void check_strided_and_broadcast() {
     DevBuf dx(x.nbytes()), dy(y.nbytes());
     upload(dx, x);
     StridedIndex s = contiguous(n);
-    CHECK_CUDA(unary(UnaryOp::Identity, KDType::U8, KDType::U8, dx.p, dy.p, s, n, 0, 0, 0));
+    CHECK_CUDA(unary({UnaryOp::Identity, KDType::U8, KDType::U8, dx.p, dy.p, s, n}, 0));
     download(y, dy);
     int64_t diff = 0;
     for (int64_t i = 0; i < n; ++i) diff += x.bytes[i] != y.bytes[i];
@@ -285,10 +286,11 @@ static void check_reduce() {
         const bool with_nan = op == ReduceOp::Max && s.len > 2;
         if (with_nan) x.set(s.inner + 0, NAN);  // row 0 / column 0, second element
         DevBuf dx(x.nbytes()), dy(y.nbytes());
-        const int64_t sf = reduce_scratch_floats(s.outer, s.len, s.inner);
+        const ReduceArgs ra{op, dt, dx.p, dy.p, s.outer, s.len, s.inner};
+        const int64_t sf = reduce_scratch_floats(ra);
         DevBuf scratch(std::max<int64_t>(sf, 1) * sizeof(float));
         upload(dx, x);
-        CHECK_CUDA(reduce(op, dt, dx.p, dy.p, s.outer, s.len, s.inner, sf ? scratch.as<float>() : nullptr, 0));
+        CHECK_CUDA(reduce(ra, sf ? scratch.as<float>() : nullptr, 0));
         download(y, dy);
         std::vector<double> ref(s.outer * s.inner);
         double scale = 1e-6;
@@ -332,17 +334,18 @@ static void check_layernorm() {
       res.fill_uniform(g_rng, -1, 1);
       DevBuf d_x(x.nbytes()), d_res(res.nbytes()), d_w(w.nbytes()), d_b(b.nbytes()), d_dout(dout.nbytes()),
           d_out(out.nbytes()), d_dx(dx.nbytes()), d_mean(R * 4), d_rstd(R * 4), d_dw(C * 4), d_db(C * 4);
-      DevBuf scratch(layernorm_backward_scratch_floats(R, C) * sizeof(float));
+      const LayerNormGradArgs ga{dt, d_dx.p, d_dw.as<float>(), d_db.as<float>(), d_dout.p, d_x.p, d_w.p,
+                                 d_mean.as<float>(), d_rstd.as<float>(), R, C};
+      DevBuf scratch(layernorm_backward_scratch_floats(ga) * sizeof(float));
       upload(d_x, x); upload(d_res, res); upload(d_w, w); upload(d_b, b); upload(d_dout, dout);
       const float eps = 1e-5f;
-      CHECK_CUDA(layernorm_forward(dt, d_out.p, d_mean.as<float>(), d_rstd.as<float>(), d_x.p,
-                                   with_res ? d_res.p : nullptr, d_w.p, d_b.p, R, C, eps, 0));
+      CHECK_CUDA(layernorm_forward({dt, d_out.p, d_mean.as<float>(), d_rstd.as<float>(), d_x.p,
+                                    with_res ? d_res.p : nullptr, d_w.p, d_b.p, R, C, eps}, 0));
       if (with_res) {  // the LayerNorm input is now the rounded sum
         for (int64_t i = 0; i < n; ++i) x.set(i, x.get(i) + res.get(i));
         upload(d_x, x);
       }
-      CHECK_CUDA(layernorm_backward(dt, d_dx.p, d_dw.as<float>(), d_db.as<float>(), d_dout.p, d_x.p, d_w.p,
-                                    d_mean.as<float>(), d_rstd.as<float>(), R, C, scratch.as<float>(), 0));
+      CHECK_CUDA(layernorm_backward(ga, scratch.as<float>(), 0));
       download(out, d_out); download(mean, d_mean); download(rstd, d_rstd);
       download(dx, d_dx); download(dw, d_dw); download(db, d_db);
 
@@ -403,8 +406,9 @@ static void check_embedding() {
     upload(d_table, table, c.table_offset);
     CHECK_CUDA(cudaMemcpy(d_ids.p, ids.data(), c.n * 4, cudaMemcpyHostToDevice));
     CHECK_CUDA(cudaMemset(d_bad.p, 0xff, 8));
-    CHECK_CUDA(embedding_forward(c.dt, d_out.p, d_table.as(c.table_offset), d_ids.as<int32_t>(), c.n, c.vocab,
-                                 c.hidden, d_bad.as<unsigned long long>(), 0));
+    CHECK_CUDA(embedding_forward({c.dt, d_out.p, d_table.as(c.table_offset), d_ids.as<int32_t>(), c.n, c.vocab,
+                                  c.hidden, true},
+                                 d_bad.as<unsigned long long>(), 0));
     download(out, d_out);
     unsigned long long bad = 0;
     CHECK_CUDA(cudaMemcpy(&bad, d_bad.p, 8, cudaMemcpyDeviceToHost));
@@ -437,7 +441,7 @@ static void check_geglu() {
         x.fill_uniform(g_rng, -4, 4); b.fill_uniform(g_rng, -0.5, 0.5);
         DevBuf d_x(x.nbytes()), d_b(b.nbytes()), d_out(out.nbytes());
         upload(d_x, x); upload(d_b, b);
-        CHECK_CUDA(geglu(dt, d_out.p, d_x.p, ldx, with_bias ? d_b.p : nullptr, c.rows, c.inner, 0));
+        CHECK_CUDA(geglu({dt, d_out.p, d_x.p, ldx, with_bias ? d_b.p : nullptr, c.rows, c.inner}, 0));
         download(out, d_out);
         std::vector<double> ref(c.rows * c.inner);
         for (int64_t r = 0; r < c.rows; ++r)

@@ -220,58 +220,59 @@ __global__ void __launch_bounds__(kThreads) geglu_kernel(T* __restrict__ out, co
 
 }  // namespace
 
-cudaError_t geglu(KDType dt, void* out, const void* x, int64_t ldx, const void* bias, int64_t rows, int64_t inner,
-                  cudaStream_t stream) {
-  if (rows <= 0 || inner <= 0) return cudaSuccess;
-  if (ldx < 2 * inner) return cudaErrorInvalidValue;
-  return dispatch_float_dtype(dt, [&](auto t) {
+cudaError_t geglu(const GegluArgs& a, cudaStream_t stream) {
+  if (a.rows <= 0 || a.inner <= 0) return cudaSuccess;
+  if (a.ldx < 2 * a.inner) return cudaErrorInvalidValue;
+  return dispatch_float_dtype(a.dt, [&](auto t) {
     using T = decltype(t);
     constexpr int N = 16 / sizeof(T);
-    auto* o = static_cast<T*>(out);
-    const auto* xi = static_cast<const T*>(x);
-    const auto* b = static_cast<const T*>(bias);
-    const unsigned grid = grid_stride_blocks(rows, kGegluWarps);
-    if (inner % N == 0 && ldx % N == 0 && aligned_to(x, 16) && aligned_to(out, 16) && (!bias || aligned_to(bias, 16)))
-      geglu_kernel<T, N><<<grid, kThreads, 0, stream>>>(o, xi, ldx, b, rows, inner);
+    auto* o = static_cast<T*>(a.out);
+    const auto* xi = static_cast<const T*>(a.x);
+    const auto* b = static_cast<const T*>(a.bias);
+    const unsigned grid = grid_stride_blocks(a.rows, kGegluWarps);
+    if (a.inner % N == 0 && a.ldx % N == 0 && aligned_to(a.x, 16) && aligned_to(a.out, 16) &&
+        (!a.bias || aligned_to(a.bias, 16)))
+      geglu_kernel<T, N><<<grid, kThreads, 0, stream>>>(o, xi, a.ldx, b, a.rows, a.inner);
     else
-      geglu_kernel<T, 1><<<grid, kThreads, 0, stream>>>(o, xi, ldx, b, rows, inner);
+      geglu_kernel<T, 1><<<grid, kThreads, 0, stream>>>(o, xi, a.ldx, b, a.rows, a.inner);
     return cudaGetLastError();
   });
 }
 
-cudaError_t unary(UnaryOp op, KDType in_dt, KDType out_dt, const void* x, void* y,
-                  const StridedIndex& idx, int64_t n, float alpha, float beta, cudaStream_t stream) {
-  if (n <= 0) return cudaSuccess;
-  if (idx.ndim < 0 || idx.ndim > kMaxDims) return cudaErrorInvalidValue;
-  if (op == UnaryOp::Identity) {
+cudaError_t unary(const UnaryArgs& a, cudaStream_t stream) {
+  if (a.n <= 0) return cudaSuccess;
+  if (a.idx.ndim < 0 || a.idx.ndim > kMaxDims) return cudaErrorInvalidValue;
+  if (a.op == UnaryOp::Identity) {
     // Casts between all 36 dtype pairs; same-dtype is a plain (strided) copy.
-    return dispatch_dtype(in_dt, [&](auto tin) {
-      return dispatch_dtype(out_dt, [&](auto tout) {
-        return launch_unary<decltype(tin), decltype(tout), true>(op, x, y, idx, n, alpha, beta, stream);
+    return dispatch_dtype(a.in_dt, [&](auto tin) {
+      return dispatch_dtype(a.out_dt, [&](auto tout) {
+        return launch_unary<decltype(tin), decltype(tout), true>(a.op, a.x, a.y, a.idx, a.n, a.alpha, a.beta, stream);
       });
     });
   }
-  return dispatch_float_dtype(in_dt, [&](auto tin) {
-    return dispatch_float_dtype(out_dt, [&](auto tout) {
-      return launch_unary<decltype(tin), decltype(tout), false>(op, x, y, idx, n, alpha, beta, stream);
+  return dispatch_float_dtype(a.in_dt, [&](auto tin) {
+    return dispatch_float_dtype(a.out_dt, [&](auto tout) {
+      return launch_unary<decltype(tin), decltype(tout), false>(a.op, a.x, a.y, a.idx, a.n, a.alpha, a.beta, stream);
     });
   });
 }
 
-cudaError_t binary(BinaryOp op, KDType dt, const void* a, const void* b, void* y,
-                   const StridedIndex& idx, int64_t n, cudaStream_t stream) {
+cudaError_t binary(const BinaryArgs& args, cudaStream_t stream) {
+  const int64_t n = args.n;
   if (n <= 0) return cudaSuccess;
-  if (idx.ndim < 0 || idx.ndim > kMaxDims) return cudaErrorInvalidValue;
-  return dispatch_float_dtype(dt, [&](auto t) {
+  if (args.idx.ndim < 0 || args.idx.ndim > kMaxDims) return cudaErrorInvalidValue;
+  return dispatch_float_dtype(args.dt, [&](auto t) {
     using T = decltype(t);
-    const auto* pa = static_cast<const T*>(a);
-    const auto* pb = static_cast<const T*>(b);
-    auto* py = static_cast<T*>(y);
-    if (is_contiguous_1d(idx, 2) && aligned_to(a, 16) && aligned_to(b, 16) && aligned_to(y, 16)) {
+    const auto* pa = static_cast<const T*>(args.a);
+    const auto* pb = static_cast<const T*>(args.b);
+    auto* py = static_cast<T*>(args.y);
+    if (is_contiguous_1d(args.idx, 2) && aligned_to(pa, 16) && aligned_to(pb, 16) && aligned_to(py, 16)) {
       constexpr int N = 16 / sizeof(T);
-      binary_vec_kernel<T><<<grid_stride_blocks(n / N > 0 ? n / N : 1, kThreads), kThreads, 0, stream>>>(op, pa, pb, py, n);
+      binary_vec_kernel<T><<<grid_stride_blocks(n / N > 0 ? n / N : 1, kThreads), kThreads, 0, stream>>>(args.op, pa, pb,
+                                                                                                      py, n);
     } else {
-      binary_strided_kernel<T><<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(op, pa, pb, py, idx, n);
+      binary_strided_kernel<T><<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(args.op, pa, pb, py, args.idx,
+                                                                                        n);
     }
     return cudaGetLastError();
   });

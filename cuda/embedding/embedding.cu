@@ -33,27 +33,26 @@ __global__ void __launch_bounds__(32 * kWarps) embedding_kernel(W* __restrict__ 
 }
 
 template <typename W>
-cudaError_t launch(void* out, const void* table, const int32_t* ids, int64_t n, int64_t vocab, int64_t row_bytes,
-                   unsigned long long* bad_pos, cudaStream_t stream) {
-  embedding_kernel<W><<<grid_stride_blocks(n, kWarps), 32 * kWarps, 0, stream>>>(
-      static_cast<W*>(out), static_cast<const W*>(table), ids, n, vocab, row_bytes / int64_t(sizeof(W)), bad_pos);
+cudaError_t launch(const EmbeddingArgs& a, int64_t row_bytes, unsigned long long* bad_pos, cudaStream_t stream) {
+  embedding_kernel<W><<<grid_stride_blocks(a.n, kWarps), 32 * kWarps, 0, stream>>>(
+      static_cast<W*>(a.out), static_cast<const W*>(a.table), a.ids, a.n, a.vocab, row_bytes / int64_t(sizeof(W)),
+      bad_pos);
   return cudaGetLastError();
 }
 
 }  // namespace
 
-cudaError_t embedding_forward(KDType dt, void* out, const void* table, const int32_t* ids, int64_t n,
-                              int64_t vocab, int64_t hidden, unsigned long long* bad_pos, cudaStream_t stream) {
-  if (n <= 0) return cudaSuccess;
-  if (hidden < 0 || vocab < 0) return cudaErrorInvalidValue;
-  const int64_t row_bytes = hidden * kdtype_size(dt);
+cudaError_t embedding_forward(const EmbeddingArgs& a, unsigned long long* bad_pos, cudaStream_t stream) {
+  if (a.n <= 0) return cudaSuccess;
+  if (a.hidden < 0 || a.vocab < 0) return cudaErrorInvalidValue;
+  const int64_t row_bytes = a.hidden * kdtype_size(a.dt);
   // The widest word that divides the row and to which both bases are aligned.
-  auto fits = [&](int64_t w) { return row_bytes % w == 0 && aligned_to(out, w) && aligned_to(table, w); };
-  if (fits(16)) return launch<uint4>(out, table, ids, n, vocab, row_bytes, bad_pos, stream);
-  if (fits(8)) return launch<uint2>(out, table, ids, n, vocab, row_bytes, bad_pos, stream);
-  if (fits(4)) return launch<uint32_t>(out, table, ids, n, vocab, row_bytes, bad_pos, stream);
-  if (fits(2)) return launch<uint16_t>(out, table, ids, n, vocab, row_bytes, bad_pos, stream);
-  return launch<uint8_t>(out, table, ids, n, vocab, row_bytes, bad_pos, stream);
+  auto fits = [&](int64_t w) { return row_bytes % w == 0 && aligned_to(a.out, w) && aligned_to(a.table, w); };
+  if (fits(16)) return launch<uint4>(a, row_bytes, bad_pos, stream);
+  if (fits(8)) return launch<uint2>(a, row_bytes, bad_pos, stream);
+  if (fits(4)) return launch<uint32_t>(a, row_bytes, bad_pos, stream);
+  if (fits(2)) return launch<uint16_t>(a, row_bytes, bad_pos, stream);
+  return launch<uint8_t>(a, row_bytes, bad_pos, stream);
 }
 
 }  // namespace germ::kernels

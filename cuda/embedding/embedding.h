@@ -1,7 +1,7 @@
 // Host launcher for the embedding row gather (cuda/embedding/*.cu).
 #pragma once
 #include <cuda_runtime_api.h>
-#include "../../contract/kernel_types.h"
+#include "../../contract/embedding_args.h"
 
 namespace germ::kernels {
 
@@ -11,8 +11,7 @@ namespace germ::kernels {
 // device memory. An id outside [0, vocab) never reads the table: its row is
 // written as zeros and, when bad_pos is non-null, *bad_pos is lowered
 // (atomicMin) to its position, so the caller, having set it to ~0ull, learns
-// the first bad position.
-cudaError_t embedding_forward(KDType dt, void* out, const void* table, const int32_t* ids, int64_t n,
-                              int64_t vocab, int64_t hidden, unsigned long long* bad_pos, cudaStream_t stream);
+// the first bad position (args.check is the caller's: it passes bad_pos or not).
+cudaError_t embedding_forward(const EmbeddingArgs& args, unsigned long long* bad_pos, cudaStream_t stream);
 
 }  // namespace germ::kernels

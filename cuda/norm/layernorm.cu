@@ -157,18 +157,20 @@ __global__ void ln_backward_fold_kernel(float* __restrict__ dw, float* __restric
 
 }  // namespace
 
-cudaError_t layernorm_forward(KDType dt, void* out, float* mean, float* rstd, const void* x, const void* residual,
-                              const void* weight, const void* bias, int64_t rows, int64_t cols, float eps,
-                              cudaStream_t stream) {
+cudaError_t layernorm_forward(const LayerNormArgs& a, cudaStream_t stream) {
+  const int64_t rows = a.rows, cols = a.cols;
+  float* mean = a.mean;
+  float* rstd = a.rstd;
+  const float eps = a.eps;
   if (rows <= 0) return cudaSuccess;
   if (cols <= 0) return cudaErrorInvalidValue;
-  return dispatch_float_dtype(dt, [&](auto t) {
+  return dispatch_float_dtype(a.dt, [&](auto t) {
     using T = decltype(t);
-    auto* o = static_cast<T*>(out);
-    const auto* xi = static_cast<const T*>(x);
-    const auto* r = static_cast<const T*>(residual);
-    const auto* w = static_cast<const T*>(weight);
-    const auto* b = static_cast<const T*>(bias);
+    auto* o = static_cast<T*>(a.out);
+    const auto* xi = static_cast<const T*>(a.x);
+    const auto* r = static_cast<const T*>(a.residual);
+    const auto* w = static_cast<const T*>(a.weight);
+    const auto* b = static_cast<const T*>(a.bias);
     auto launch = [&](auto residual_tag) {
       constexpr bool kRes = decltype(residual_tag)::value;
       if (cols <= kWarpRowMaxCols) {
@@ -185,13 +187,16 @@ cudaError_t layernorm_forward(KDType dt, void* out, float* mean, float* rstd, co
   });
 }
 
-int64_t layernorm_backward_scratch_floats(int64_t rows, int64_t cols) {
-  return 2 * num_slabs(rows) * (cols > 0 ? cols : 0);
+int64_t layernorm_backward_scratch_floats(const LayerNormGradArgs& a) {
+  return 2 * num_slabs(a.rows) * (a.cols > 0 ? a.cols : 0);
 }
 
-cudaError_t layernorm_backward(KDType dt, void* dx, float* dweight, float* dbias, const void* dout, const void* x,
-                               const void* weight, const float* mean, const float* rstd, int64_t rows, int64_t cols,
-                               float* scratch, cudaStream_t stream) {
+cudaError_t layernorm_backward(const LayerNormGradArgs& a, float* scratch, cudaStream_t stream) {
+  const int64_t rows = a.rows, cols = a.cols;
+  float* dweight = a.dweight;
+  float* dbias = a.dbias;
+  const float* mean = a.mean;
+  const float* rstd = a.rstd;
   if (cols <= 0) return cols == 0 ? cudaSuccess : cudaErrorInvalidValue;
   if (rows < 0) return cudaErrorInvalidValue;
   if (rows == 0) {  // no rows: the parameter gradients are zero
@@ -199,12 +204,12 @@ cudaError_t layernorm_backward(KDType dt, void* dx, float* dweight, float* dbias
     return e != cudaSuccess ? e : cudaMemsetAsync(dbias, 0, cols * sizeof(float), stream);
   }
   if (scratch == nullptr) return cudaErrorInvalidValue;
-  return dispatch_float_dtype(dt, [&](auto t) {
+  return dispatch_float_dtype(a.dt, [&](auto t) {
     using T = decltype(t);
-    auto* o = static_cast<T*>(dx);
-    const auto* d = static_cast<const T*>(dout);
-    const auto* xi = static_cast<const T*>(x);
-    const auto* w = static_cast<const T*>(weight);
+    auto* o = static_cast<T*>(a.dx);
+    const auto* d = static_cast<const T*>(a.dout);
+    const auto* xi = static_cast<const T*>(a.x);
+    const auto* w = static_cast<const T*>(a.weight);
     if (cols <= kWarpRowMaxCols) {
       ln_backward_dx_kernel<T, 32><<<grid_stride_blocks(rows, kThreads / 32), kThreads, 0, stream>>>(
           o, d, xi, w, mean, rstd, rows, cols);

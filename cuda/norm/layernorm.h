@@ -5,7 +5,7 @@
 // nothing else).
 #pragma once
 #include <cuda_runtime_api.h>
-#include "../../contract/kernel_types.h"
+#include "../../contract/layernorm_args.h"
 
 namespace germ::kernels {
 
@@ -13,19 +13,13 @@ namespace germ::kernels {
 // once to dt (exactly what the unfused add would store), so addLayerNorm(x, r)
 // is layerNorm(add(x, r)) in one read of each input; the backward then takes
 // that sum as its x.
-cudaError_t layernorm_forward(KDType dt, void* out, float* mean, float* rstd,
-                              const void* x, const void* residual, const void* weight,
-                              const void* bias, int64_t rows, int64_t cols, float eps,
-                              cudaStream_t stream);
+cudaError_t layernorm_forward(const LayerNormArgs& args, cudaStream_t stream);
 
 // Writes dx (dt) and the parameter gradients dweight, dbias as f32 [cols]
 // (overwritten, not accumulated). `scratch` must hold
-// layernorm_backward_scratch_floats(rows, cols) floats for per-block partials.
-cudaError_t layernorm_backward(KDType dt, void* dx, float* dweight, float* dbias,
-                               const void* dout, const void* x, const void* weight,
-                               const float* mean, const float* rstd, int64_t rows,
-                               int64_t cols, float* scratch, cudaStream_t stream);
+// layernorm_backward_scratch_floats(args) floats for per-block partials.
+cudaError_t layernorm_backward(const LayerNormGradArgs& args, float* scratch, cudaStream_t stream);
 
-int64_t layernorm_backward_scratch_floats(int64_t rows, int64_t cols);
+int64_t layernorm_backward_scratch_floats(const LayerNormGradArgs& args);
 
 }  // namespace germ::kernels

@@ -143,19 +143,19 @@ cudaError_t launch(const T* x, T* y, int64_t outer, int64_t len, int64_t inner, 
 
 }  // namespace
 
-int64_t reduce_scratch_floats(int64_t outer, int64_t len, int64_t inner) {
-  return outer * inner == 1 ? whole_tensor_partials(len) : 0;
+int64_t reduce_scratch_floats(const ReduceArgs& a) {
+  return a.outer * a.inner == 1 ? whole_tensor_partials(a.len) : 0;
 }
 
-cudaError_t reduce(ReduceOp op, KDType dt, const void* x, void* y, int64_t outer, int64_t len, int64_t inner,
-                   float* scratch, cudaStream_t stream) {
+cudaError_t reduce(const ReduceArgs& a, float* scratch, cudaStream_t stream) {
+  const int64_t outer = a.outer, len = a.len, inner = a.inner;
   if (outer <= 0 || inner <= 0) return cudaSuccess;  // empty output
   if (len < 0) return cudaErrorInvalidValue;
-  return dispatch_float_dtype(dt, [&](auto t) {
+  return dispatch_float_dtype(a.dt, [&](auto t) {
     using T = decltype(t);
-    const auto* xi = static_cast<const T*>(x);
-    auto* yo = static_cast<T*>(y);
-    switch (op) {
+    const auto* xi = static_cast<const T*>(a.x);
+    auto* yo = static_cast<T*>(a.y);
+    switch (a.op) {
       case ReduceOp::Sum: return launch<T, SumOp>(xi, yo, outer, len, inner, false, scratch, stream);
       case ReduceOp::Mean: return launch<T, SumOp>(xi, yo, outer, len, inner, true, scratch, stream);
       case ReduceOp::Max: return launch<T, MaxOp>(xi, yo, outer, len, inner, false, scratch, stream);

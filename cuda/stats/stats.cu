@@ -111,11 +111,13 @@ unsigned row_blocks(int64_t rows) { return grid_stride_blocks(rows, kWarps); }
 
 }  // namespace
 
-size_t outlier_stats_workspace_bytes(int64_t rows) { return size_t(row_blocks(rows)) * sizeof(StatsState); }
+size_t outlier_stats_workspace_bytes(const OutlierStatsArgs& a) {
+  return size_t(row_blocks(a.rows)) * sizeof(StatsState);
+}
 
-cudaError_t outlier_stats(KDType dt, const void* x, int64_t rows, int64_t cols, const StatsState* prev,
-                          StatsState* state, float* row_kurt, float* row_absmax, float* col_absmax,
-                          void* workspace, cudaStream_t stream) {
+cudaError_t outlier_stats(const OutlierStatsArgs& a, void* workspace, cudaStream_t stream) {
+  const int64_t rows = a.rows, cols = a.cols;
+  float* col_absmax = a.col_absmax;
   if (rows <= 0 || cols <= 0) return cudaErrorInvalidValue;
   const unsigned blocks = row_blocks(rows);
   auto* partials = static_cast<StatsState*>(workspace);
@@ -128,15 +130,15 @@ cudaError_t outlier_stats(KDType dt, const void* x, int64_t rows, int64_t cols, 
                       static_cast<unsigned>(want_y < rows ? (want_y < 65535 ? want_y : 65535) : rows));
   cudaError_t e = cudaMemsetAsync(col_absmax, 0, size_t(cols) * sizeof(float), stream);
   if (e != cudaSuccess) return e;
-  e = dispatch_float_dtype(dt, [&](auto tag) {
+  e = dispatch_float_dtype(a.dt, [&](auto tag) {
     using T = decltype(tag);
-    const T* px = static_cast<const T*>(x);
-    rows_kernel<T><<<blocks, 32 * kWarps, 0, stream>>>(px, rows, cols, row_kurt, row_absmax, partials);
+    const T* px = static_cast<const T*>(a.x);
+    rows_kernel<T><<<blocks, 32 * kWarps, 0, stream>>>(px, rows, cols, a.row_kurt, a.row_absmax, partials);
     cols_kernel<T><<<col_grid, kColThreads, 0, stream>>>(px, rows, cols, col_absmax);
     return cudaGetLastError();
   });
   if (e != cudaSuccess) return e;
-  merge_kernel<<<1, kMergeThreads, 0, stream>>>(partials, static_cast<int>(blocks), prev, state);
+  merge_kernel<<<1, kMergeThreads, 0, stream>>>(partials, static_cast<int>(blocks), a.prev, a.state);
   return cudaGetLastError();
 }
 
