@@ -355,24 +355,12 @@ cudaError_t launch_fwd(const AttentionParams& p, cudaStream_t stream) {
 
 }  // namespace attn_detail
 
-// PTX arch of the loaded fused kernels (cached per device): 75 means the
+// PTX arch of the loaded fused kernels (device_info.cuh): 75 means the
 // Turing code path runs, also when compute_75 PTX was JIT-compiled for a newer
 // GPU; the bf16 kernels then have no body. 0: no tensor-core image at all.
 int attention_code_arch() {
-  constexpr int kMaxDevices = 64;
-  static int cache[kMaxDevices];
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess) return 0;
-  if (dev >= 0 && dev < kMaxDevices && cache[dev] != 0) return cache[dev];
   DeviceInfo d;
-  cudaFuncAttributes fa{};
-  int arch = -1;
-  if (device_info(&d) == cudaSuccess && d.cc >= 75 &&
-      cudaFuncGetAttributes(&fa, attn_detail::flash_fwd_kernel<64, __half>) == cudaSuccess)
-    arch = fa.ptxVersion;
-  (void)cudaGetLastError();
-  if (dev >= 0 && dev < kMaxDevices) cache[dev] = arch;
-  return arch < 0 ? 0 : arch;
+  return device_info(&d) == cudaSuccess && d.cc >= 75 ? d.code_arch : 0;
 }
 
 bool attention_fused_supported(const AttentionParams& p) {

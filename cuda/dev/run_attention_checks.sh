@@ -5,7 +5,7 @@
 # then timings (ours and PyTorch SDPA). Logs under ${OUT:-/tmp/attn_check}.
 set -u
 OUT=${OUT:-/tmp/attn_check}; mkdir -p "$OUT"
-SRC="cuda/dev/attention_check.cu cuda/attention/attention_fwd.cu cuda/attention/attention_bwd.cu cuda/attention/attention_naive.cu"
+SRC="cuda/dev/attention_check.cu cuda/attention/attention_fwd.cu cuda/attention/attention_bwd.cu cuda/attention/attention_naive.cu cuda/common/device_info.cu"
 F="-std=c++17 -O3 --expt-relaxed-constexpr"
 B=/tmp/ac_build; mkdir -p $B
 nvcc $F -arch=sm_90 $SRC -o $B/ac90 > "$OUT/build.log" 2>&1 &

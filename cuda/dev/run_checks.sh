@@ -5,7 +5,7 @@
 # Logs go to ${OUT:-/tmp/kernel_check}.
 set -u
 OUT=${OUT:-/tmp/kernel_check}; mkdir -p "$OUT"
-SRC="cuda/dev/kernel_check.cu cuda/elementwise/elementwise.cu cuda/reduce/reduce.cu cuda/gemm/gemm_dispatch.cu cuda/norm/layernorm.cu cuda/embedding/embedding.cu"
+SRC="cuda/dev/kernel_check.cu cuda/elementwise/elementwise.cu cuda/reduce/reduce.cu cuda/gemm/gemm_dispatch.cu cuda/norm/layernorm.cu cuda/embedding/embedding.cu cuda/common/device_info.cu"
 B=/tmp/kc_build; mkdir -p $B
 nvcc -std=c++17 -O3 -arch=sm_90 -I cuda $SRC -o $B/kc90 > "$OUT/build90.log" 2>&1 &
 nvcc -std=c++17 -O3 -gencode arch=compute_75,code=compute_75 -I cuda $SRC -o $B/kc75 > "$OUT/build75.log" 2>&1 &

@@ -6,7 +6,7 @@
 # build (no sm_90a). Logs in ${OUT:-/tmp/wgmma_ab}.
 set -u
 OUT=${OUT:-/tmp/wgmma_ab}; mkdir -p "$OUT"
-SRC="cuda/dev/kernel_check.cu cuda/elementwise/elementwise.cu cuda/reduce/reduce.cu cuda/gemm/gemm_dispatch.cu cuda/norm/layernorm.cu cuda/embedding/embedding.cu"
+SRC="cuda/dev/kernel_check.cu cuda/elementwise/elementwise.cu cuda/reduce/reduce.cu cuda/gemm/gemm_dispatch.cu cuda/norm/layernorm.cu cuda/embedding/embedding.cu cuda/common/device_info.cu"
 B=/tmp/wgmma_ab; mkdir -p $B
 for f in 0 1 2 3; do
   ( nvcc -std=c++17 -O3 --expt-relaxed-constexpr -gencode=arch=compute_90a,code=sm_90a -DGERM_WGMMA_FORCE=$f \

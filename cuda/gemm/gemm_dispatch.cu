@@ -41,27 +41,14 @@ struct ArchInfo {
 };
 
 cudaError_t arch_info(ArchInfo* out) {
-  constexpr int kMaxDevices = 64;
-  static ArchInfo cache[kMaxDevices];
-  int dev = 0;
-  cudaError_t e = cudaGetDevice(&dev);
-  if (e != cudaSuccess) return e;
-  if (dev >= 0 && dev < kMaxDevices && cache[dev].code_arch > 0) { *out = cache[dev]; return cudaSuccess; }
-  ArchInfo info;
   DeviceInfo d;
-  if ((e = device_info(&d)) != cudaSuccess) return e;
-  info.sm_count = d.sm_count;
-  info.cc = d.cc;
-  if ((e = cudaDeviceGetAttribute(&info.max_smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev)) != cudaSuccess)
-    return e;
-  cudaFuncAttributes fa{};
-  if (d.cc >= 75 && cudaFuncGetAttributes(&fa, gemm_tc_kernel<TcSmall, __half, false, true>) == cudaSuccess)
-    info.code_arch = fa.ptxVersion;
-  else
-    info.code_arch = 1;  // pre-Turing or no tensor-core image: SIMT only
-  (void)cudaGetLastError();
-  if (dev >= 0 && dev < kMaxDevices) cache[dev] = info;
-  *out = info;
+  const cudaError_t e = device_info(&d);
+  if (e != cudaSuccess) return e;
+  out->sm_count = d.sm_count;
+  out->cc = d.cc;
+  out->max_smem_optin = d.max_smem_optin;
+  // pre-Turing or no tensor-core image: 1, SIMT only
+  out->code_arch = d.cc >= 75 && d.code_arch > 0 ? d.code_arch : 1;
   return cudaSuccess;
 }
 

@@ -75,25 +75,17 @@ __device__ __forceinline__ void split_range(int64_t ktiles, int splits, int z, i
 }
 
 // The PTX version (75, 80, 90 ...) the loaded image of `kernel` was compiled
-// from, per device: a compute_75-only build running on an H100 reports 75, so
-// the host asks for the shared memory the kernel's own pipeline needs. The
-// cache is per kernel signature, not per kernel: every kernel of one binary
-// is built for the same architecture list, so a device loads the same
-// architecture's image for all of them.
+// from, on the current device: a compute_75-only build running on an H100
+// reports 75, so the host asks for the shared memory the kernel's own pipeline
+// needs. Every kernel of one binary is built for the same architecture list,
+// so the device's one code arch (device_info.cuh) answers for all of them.
 template <class Kernel>
-cudaError_t ptx_version(Kernel kernel, int* out) {
-  constexpr int kMaxDevices = 64;
-  static int cache[kMaxDevices];
-  int dev = 0;
-  cudaError_t e = cudaGetDevice(&dev);
+cudaError_t ptx_version(Kernel, int* out) {
+  DeviceInfo d;
+  const cudaError_t e = device_info(&d);
   if (e != cudaSuccess) return e;
-  if (dev >= 0 && dev < kMaxDevices && cache[dev] > 0) { *out = cache[dev]; return cudaSuccess; }
-  cudaFuncAttributes fa{};
-  e = cudaFuncGetAttributes(&fa, kernel);
-  if (e != cudaSuccess) return e;
-  if (dev >= 0 && dev < kMaxDevices) cache[dev] = fa.ptxVersion;
-  *out = fa.ptxVersion;
-  return cudaSuccess;
+  *out = d.code_arch;
+  return d.code_arch > 0 ? cudaSuccess : cudaErrorInvalidDeviceFunction;
 }
 
 // The dynamic shared memory of a tensor-core kernel: its cp.async ring's
