@@ -49,14 +49,8 @@ struct BwdScratch {
   std::vector<uint8_t> keep;
 };
 
-struct BwdContext {
+struct BwdContext : TileContext {
   const AttentionGradParams& g;
-  const AttentionParams& p;
-  const AttentionSimd& simd;
-  int64_t d, dp;
-  float scale2;
-  uint32_t drop_threshold;
-  float drop_scale;
   float* dsum;  // [heads, total_q]: D_i from pass 1
 };
 
@@ -214,18 +208,8 @@ void attention_backward(const kernels::AttentionGradParams& g) {
     throw std::invalid_argument("germ cpu attention: dropout must be in [0, 1)");
   if (p.batch <= 0 || p.heads <= 0 || p.head_dim < 0) return;
 
-  const int64_t d = p.head_dim, heads = p.heads;
-  const bool dropout = p.dropout_p > 0.0f;
-  std::vector<float> dsum(static_cast<size_t>(heads * p.total_q));
-  const BwdContext c{g,
-                     p,
-                     attention_simd(),
-                     d,
-                     padded_dim(d),
-                     p.scale * kLog2e,
-                     dropout ? kernels::dropout_threshold(p.dropout_p) : 0u,
-                     dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f,
-                     dsum.data()};
+  std::vector<float> dsum(static_cast<size_t>(int64_t(p.heads) * p.total_q));
+  const BwdContext c{tile_context(p), g, dsum.data()};
 
   for_each_block<BwdScratch>(p, block_items(p, true, kBlockQ), c.dp,
                              [&](const SeqView& sv, int64_t start, BwdScratch& w) { dq_task(c, sv, start, w); });

@@ -45,14 +45,7 @@ struct FwdScratch {
   std::vector<uint8_t> keep;
 };
 
-struct FwdContext {
-  const AttentionParams& p;
-  const AttentionSimd& simd;
-  int64_t d, dp;
-  float scale2;
-  uint32_t drop_threshold;
-  float drop_scale;
-};
+using FwdContext = TileContext;
 
 // Scores of key block n0 for the task's rows, into w.s. Returns the keys in the block.
 int64_t load_keys_and_score(const FwdContext& c, const SeqView& sv, int64_t m0, int64_t rows, int64_t n0,
@@ -175,15 +168,7 @@ void attention_forward(const kernels::AttentionParams& p) {
     throw std::invalid_argument("germ cpu attention: dropout must be in [0, 1)");
   if (p.batch <= 0 || p.heads <= 0 || p.head_dim < 0) return;
 
-  const int64_t d = p.head_dim;
-  const bool dropout = p.dropout_p > 0.0f;
-  const FwdContext c{p,
-                     attention_simd(),
-                     d,
-                     padded_dim(d),
-                     p.scale * kLog2e,
-                     dropout ? kernels::dropout_threshold(p.dropout_p) : 0u,
-                     dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f};
+  const FwdContext c = tile_context(p);
   for_each_block<FwdScratch>(p, block_items(p, true, kBlockQ), c.dp,
                              [&](const SeqView& sv, int64_t start, FwdScratch& w) { forward_task(c, sv, start, w); });
 }

@@ -12,18 +12,23 @@ namespace germ::cpu::attn {
 
 SeqView seq_view(const AttentionParams& p, int b, int h) {
   SeqView s;
-  s.len_q = p.seq_q_len[b];
-  s.len_k = p.seq_k_len[b];
-  s.diag = s.len_k - s.len_q;
-  s.q0 = p.seq_q_start[b];
-  s.k0 = p.seq_k_start[b];
+  static_cast<kernels::SeqInfo&>(s) = kernels::seq_info(p, b, h);
   s.head = h;
   s.causal = p.causal;
   s.alibi = p.alibi_slopes != nullptr;
   s.alibi_symmetric = p.alibi_symmetric;
-  s.alibi2 = s.alibi ? p.alibi_slopes[h] * kLog2e : 0.0f;
-  s.drop_row0 = static_cast<uint64_t>(h) * static_cast<uint64_t>(p.total_q) + static_cast<uint64_t>(s.q0);
   return s;
+}
+
+TileContext tile_context(const AttentionParams& p) {
+  const bool dropout = p.dropout_p > 0.0f;
+  return TileContext{p,
+                     attention_simd(),
+                     p.head_dim,
+                     padded_dim(p.head_dim),
+                     p.scale * kLog2e,
+                     dropout ? kernels::dropout_threshold(p.dropout_p) : 0u,
+                     dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f};
 }
 
 std::vector<BlockItem> block_items(const AttentionParams& p, bool by_query, int64_t block) {

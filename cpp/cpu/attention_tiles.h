@@ -1,5 +1,6 @@
 // What the CPU attention forward and backward share: block sizes, the
-// per-(batch, head) geometry of the contract (cuda/attention/attention_params.h),
+// per-(batch, head) geometry of the contract (contract/seq_info.h, the same
+// function the CUDA kernels read it with), what every task of a call shares,
 // loading tiles of q / k / v / o / dout into f32 buffers (and storing them
 // back), the score tile with its scale, ALiBi and mask, and the dropout bits.
 //
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "../../contract/attention_params.h"
+#include "../../contract/seq_info.h"
 #include "attention_simd.h"
 #include "thread_pool.h"
 
@@ -17,6 +19,8 @@ namespace germ::cpu::attn {
 
 using kernels::AttentionParams;
 using kernels::KDType;
+using kernels::kLn2;
+using kernels::kLog2e;
 
 // Query rows and keys per tile. Every query block re-converts (and
 // transposes) the k / v tiles it meets, so taller query blocks amortise that:
@@ -28,23 +32,15 @@ using kernels::KDType;
 constexpr int64_t kBlockQ = 128;
 constexpr int64_t kBlockK = 64;
 
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
-
 // head_dim rounded up to the GEMM panel: the f32 tiles' row length. The
 // padding columns hold zeros.
 inline int64_t padded_dim(int64_t d) { return (d + kAttnPanel - 1) / kAttnPanel * kAttnPanel; }
 
-// One (batch, head) of the contract.
-struct SeqView {
-  int64_t len_q = 0, len_k = 0;
-  int64_t diag = 0;       // key j is causal-visible from query i iff j <= i + diag
-  int64_t q0 = 0, k0 = 0; // first token row of q / k
+// One (batch, head) of the contract: its geometry and the call's flags.
+struct SeqView : kernels::SeqInfo {
   int64_t head = 0;
   bool causal = false;
   bool alibi = false, alibi_symmetric = true;
-  float alibi2 = 0.0f;    // slope * log2 e
-  uint64_t drop_row0 = 0; // dropout row of query 0: head * total_q + q0
 
   // Keys [0, visible_end(i)) are the ones query i sees: both the length mask
   // and the causal mask are upper bounds on j, so a row's keys are a prefix.
@@ -61,6 +57,19 @@ struct SeqView {
 };
 
 SeqView seq_view(const AttentionParams& p, int b, int h);
+
+// What every task of one call shares: the arguments, the SIMD kernels, head_dim
+// and its padded row length, the scale in log2 units, dropout's keep threshold
+// and 1 / (1 - p).
+struct TileContext {
+  const AttentionParams& p;
+  const AttentionSimd& simd;
+  int64_t d, dp;
+  float scale2;
+  uint32_t drop_threshold;
+  float drop_scale;
+};
+TileContext tile_context(const AttentionParams& p);
 
 // Work items: (batch entry, first row) of every block of `block` rows over the
 // query (by_query) or key sequences; a task is an item times a head.

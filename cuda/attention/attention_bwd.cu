@@ -29,6 +29,9 @@
 // block) read lse = +inf and D = 0, so they add nothing anywhere.
 #include "attention.h"
 #include "attention_common.cuh"
+#include "alibi.cuh"
+#include "dropout.cuh"
+#include "masks.cuh"
 #include "../common/launch_utils.cuh"
 
 namespace germ::kernels {
@@ -59,14 +62,6 @@ __global__ void __launch_bounds__(kThreads) bwd_delta_kernel(const AttentionGrad
 
 // ---- 3. main ------------------------------------------------------------------------
 
-// dropout_keep() without its indexed local array (a stack frame in the kernel).
-__device__ __forceinline__ bool keep_bit(uint64_t seed, uint64_t offset, uint64_t row, int col, uint32_t thr) {
-  const Philox4 r = dropout_draws(seed, offset, row, static_cast<uint64_t>(col) >> 2);
-  const int c = col & 3;
-  const uint32_t x = c == 0 ? r.x : c == 1 ? r.y : c == 2 ? r.z : r.w;
-  return x < thr;
-}
-
 template <int D, typename T>
 struct FlashBwd {
   static constexpr int kBlockN = BwdTraits<D>::kBlockN;  // keys per CTA (16 per warp)
@@ -86,6 +81,69 @@ struct FlashBwd {
     return 2 * (2 * kBlockN * kLdS + stages * stage_elems() + kBlockN * kLdDs) + stages * 2 * kBlockM * 4;
   }
 
+  using QTile = float[kQFrags][4];  // a warp's 16 keys x kBlockM queries
+  using DTile = float[kDFrags][4];  // a warp's 16 keys x D
+
+  // dV += Pd^T dO and dK += dS^T Q: A from registers, B = [q][d] via .trans.
+  static __device__ __forceinline__ void accumulate_dv_dk(DTile& dv, DTile& dk, const QTile& pdt, const QTile& dst,
+                                                          const T* sdO, const T* sQ, const Lane& ln) {
+#pragma unroll
+    for (int kk = 0; kk < kBlockM / 16; ++kk) {
+      uint32_t pa[4], sa[4];
+      acc_to_a<T>(pa, pdt[2 * kk], pdt[2 * kk + 1]);
+      acc_to_a<T>(sa, dst[2 * kk], dst[2 * kk + 1]);
+#pragma unroll
+      for (int dj = 0; dj < kDFrags; dj += 2) {
+        uint32_t r[4];
+        const int off = (kk * 16 + (ln.quad & 1) * 8 + ln.r8) * kLdS + dj * 8 + (ln.quad >> 1) * 8;
+        ldmatrix_x4_trans(r, sdO + off);
+        mma_16816_x2<T>(dv[dj], dv[dj + 1], pa, r);
+        ldmatrix_x4_trans(r, sQ + off);
+        mma_16816_x2<T>(dk[dj], dk[dj + 1], sa, r);
+      }
+    }
+  }
+
+  // dq_accum += the warp's dQ tile (rows m0 + qm .., columns qn ..), rows inside
+  // the sequence only.
+  static __device__ __forceinline__ void add_dq(float* dq_accum, const float (&dq)[kDqFrags][4],
+                                                const AttentionParams& p, const SeqInfo& si, int h, int m0, int qm,
+                                                int qn, const Lane& ln) {
+    const int g = ln.g, t = ln.t;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    // Hopper: one 16-byte red.global.add.v4.f32 per fragment instead of four
+    // scalar atomics (measured: ~10% of the backward at d=64). Lanes t and t^1 swap
+    // halves so an even t holds row g, cols 4(t/2)..+3 and an odd t row g+8.
+    const bool odd = t & 1;
+    const int q = m0 + qm + g + (odd ? 8 : 0);
+    float* dst = dq_accum + (si.q0 + q) * int64_t(p.heads) * D + h * D + qn + 4 * (t >> 1);
+#pragma unroll
+    for (int nj = 0; nj < kDqFrags; ++nj) {
+      const float s0 = odd ? dq[nj][0] : dq[nj][2], s1 = odd ? dq[nj][1] : dq[nj][3];
+      const float r0 = __shfl_xor_sync(0xffffffffu, s0, 1), r1 = __shfl_xor_sync(0xffffffffu, s1, 1);
+      const float a0 = odd ? r0 : dq[nj][0], a1 = odd ? r1 : dq[nj][1];
+      const float a2 = odd ? dq[nj][2] : r0, a3 = odd ? dq[nj][3] : r1;
+      if (q < si.len_q)
+        asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(dst + nj * 8), "f"(a0), "f"(a1),
+                     "f"(a2), "f"(a3)
+                     : "memory");
+    }
+#else
+#pragma unroll
+    for (int rh = 0; rh < 2; ++rh) {
+      const int q = m0 + qm + g + rh * 8;
+      if (q < si.len_q) {
+        float* dst = dq_accum + (si.q0 + q) * int64_t(p.heads) * D + h * D + qn + 2 * t;
+#pragma unroll
+        for (int nj = 0; nj < kDqFrags; ++nj) {
+          atomicAdd(dst + nj * 8, dq[nj][2 * rh]);
+          atomicAdd(dst + nj * 8 + 1, dq[nj][2 * rh + 1]);
+        }
+      }
+    }
+#endif
+  }
+
   static __device__ __forceinline__ void run(const AttentionGradParams& gp, float* dq_accum, const float* delta,
                                              T* smem) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -94,8 +152,8 @@ struct FlashBwd {
     constexpr int kStages = 1;
 #endif
     const AttentionParams& p = gp.fwd;
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int g = lane >> 2, t = lane & 3, quad = lane >> 3, r8 = lane & 7;
+    const Lane ln = this_lane();
+    const int tid = ln.tid, g = ln.g, t = ln.t;
     const int b = blockIdx.z, h = blockIdx.y, n0 = blockIdx.x * kBlockN;
     const SeqInfo si = seq_info(p, b, h);
     if (n0 >= si.len_k) return;
@@ -152,9 +210,9 @@ struct FlashBwd {
     const uint32_t drop_thr = dropout ? dropout_threshold(p.dropout_p) : 0u;
     const float rdrop = dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
     const float scale2 = p.scale * kLog2e;
-    const int kw = warp * 16;  // this warp's first key in the block
+    const int kw = ln.warp * 16;  // this warp's first key in the block
 
-    float dk[kDFrags][4], dv[kDFrags][4];
+    DTile dk, dv;
 #pragma unroll
     for (int dj = 0; dj < kDFrags; ++dj)
 #pragma unroll
@@ -187,8 +245,10 @@ struct FlashBwd {
       const float* sLse = sStat + stage * 2 * kBlockM;
       const float* sDlt = sLse + kBlockM;
 
-      // ---- S^T = K Q^T and dP^T = V dO^T (same operand pattern)
-      float st[kQFrags][4], dpt[kQFrags][4];
+      // ---- S^T = K Q^T and dP^T = V dO^T (same operand pattern). This loop and
+      // dQ's stay inline: moved into helpers, nvcc orders the kernel differently
+      // and the register-capped d=32 build spills more (sm_80: 44 -> 48 bytes).
+      QTile st, dpt;
 #pragma unroll
       for (int j = 0; j < kQFrags; ++j)
 #pragma unroll
@@ -196,37 +256,33 @@ struct FlashBwd {
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
         uint32_t ka[4], va[4];
-        ldmatrix_x4(ka, sK + (kw + (lane & 15)) * kLdS + kk * 16 + (lane >> 4) * 8);
-        ldmatrix_x4(va, sV + (kw + (lane & 15)) * kLdS + kk * 16 + (lane >> 4) * 8);
+        ldmatrix_x4(ka, sK + (kw + (ln.lane & 15)) * kLdS + kk * 16 + (ln.lane >> 4) * 8);
+        ldmatrix_x4(va, sV + (kw + (ln.lane & 15)) * kLdS + kk * 16 + (ln.lane >> 4) * 8);
 #pragma unroll
         for (int j = 0; j < kQFrags; j += 2) {
           uint32_t r[4];
-          const int off = (j * 8 + (quad >> 1) * 8 + r8) * kLdS + kk * 16 + (quad & 1) * 8;
+          const int off = (j * 8 + (ln.quad >> 1) * 8 + ln.r8) * kLdS + kk * 16 + (ln.quad & 1) * 8;
           ldmatrix_x4(r, sQ + off);
-          mma_16816<T>(st[j], ka, r[0], r[1]);
-          mma_16816<T>(st[j + 1], ka, r[2], r[3]);
+          mma_16816_x2<T>(st[j], st[j + 1], ka, r);
           ldmatrix_x4(r, sdO + off);
-          mma_16816<T>(dpt[j], va, r[0], r[1]);
-          mma_16816<T>(dpt[j + 1], va, r[2], r[3]);
+          mma_16816_x2<T>(dpt[j], dpt[j + 1], va, r);
         }
       }
 
-      // ---- P^T, dropout, dS^T. Element (key kr, query qc). ALiBi distance
-      // qc + diag - kr from one float per row half (no per-element int->float,
-      // see attention_fwd.cu).
+      // ---- P^T, dropout, dS^T per element (key kr, query qc): st becomes the
+      // dropped P^T (for dV), dpt becomes dS^T. The block mask test is
+      // mask_score_tile's (masks.cuh).
       const bool need_mask = n0 + kBlockN > si.len_k || (causal && n0 + kBlockN - 1 > m0 + si.diag);
-      // st becomes the dropped P^T (for dV), dpt becomes dS^T.
-      // Dropout keep bits first, in a rolled loop (one copy of Philox in the
-      // code, not kQFrags * 4 inlined ones): bit 4j + e for element (j, e).
-      static_assert(kQFrags * 4 <= 32, "keep bits in one word");
-      uint32_t keep_bits = 0;
+      uint32_t keep_bits = 0;  // bit 4j + e for element (j, e)
       if (dropout) {
+        static_assert(kQFrags * 4 <= 32, "keep bits in one word");
 #pragma unroll 1
         for (int idx = 0; idx < kQFrags * 4; ++idx) {
           const int e = idx & 3, kr = n0 + kw + g + (e >> 1) * 8, qc = m0 + (idx >> 2) * 8 + 2 * t + (e & 1);
-          if (qc < si.len_q && keep_bit(p.seed, p.offset, si.drop_row0 + qc, kr, drop_thr)) keep_bits |= 1u << idx;
+          if (qc < si.len_q && dropout_keep1(p.seed, p.offset, si.drop_row0 + qc, kr, drop_thr)) keep_bits |= 1u << idx;
         }
       }
+      // ALiBi distance qc + diag - kr from one float per row half (alibi.cuh).
       float fb[2];
 #pragma unroll
       for (int rh = 0; rh < 2; ++rh) fb[rh] = static_cast<float>(m0 + 2 * t + si.diag - n0 - kw - g - rh * 8);
@@ -240,42 +296,25 @@ struct FlashBwd {
           float v = st[j][e] * scale2;
           if (alibi) {
             const float dist = fb[e >> 1] + static_cast<float>(j * 8 + (e & 1));
-            v -= si.alibi2 * (alibi_sym ? fabsf(dist) : dist);
+            v -= alibi_penalty(si.alibi2, dist, alibi_sym);
           }
-          if (need_mask && (kr >= si.len_k || (causal && kr > qc + si.diag))) v = -INFINITY;
+          if (need_mask && key_masked(si, causal, qc, kr)) v = -INFINITY;
           const float pv = ex2_approx(v - ((e & 1) ? lse2.y : lse2.x));
           float dp = dpt[j][e];
           float pdv = pv;
           if (dropout) {
             const bool keep = (keep_bits >> (j * 4 + e)) & 1u;
-            pdv = keep ? pv * rdrop : 0.0f;
-            dp = keep ? dp * rdrop : 0.0f;
+            pdv = dropped(keep, pv, rdrop);
+            dp = dropped(keep, dp, rdrop);
           }
           st[j][e] = pdv;
           dpt[j][e] = pv * (dp - ((e & 1) ? dlt.y : dlt.x));
         }
       }
 
-      // ---- dV += Pd^T dO, dK += dS^T Q (A from registers, B = [q][d] via .trans)
-#pragma unroll
-      for (int kk = 0; kk < kBlockM / 16; ++kk) {
-        uint32_t pa[4], sa[4];
-        acc_to_a<T>(pa, st[2 * kk], st[2 * kk + 1]);
-        acc_to_a<T>(sa, dpt[2 * kk], dpt[2 * kk + 1]);
-#pragma unroll
-        for (int dj = 0; dj < kDFrags; dj += 2) {
-          uint32_t r[4];
-          const int off = (kk * 16 + (quad & 1) * 8 + r8) * kLdS + dj * 8 + (quad >> 1) * 8;
-          ldmatrix_x4_trans(r, sdO + off);
-          mma_16816<T>(dv[dj], pa, r[0], r[1]);
-          mma_16816<T>(dv[dj + 1], pa, r[2], r[3]);
-          ldmatrix_x4_trans(r, sQ + off);
-          mma_16816<T>(dk[dj], sa, r[0], r[1]);
-          mma_16816<T>(dk[dj + 1], sa, r[2], r[3]);
-        }
-      }
+      accumulate_dv_dk(dv, dk, st, dpt, sdO, sQ, ln);
 
-      // ---- dS^T to shared memory, then dQ = dS K with f32 atomics.
+      // ---- dS^T to shared memory, then dQ = dS K into dq_accum.
 #pragma unroll
       for (int j = 0; j < kQFrags; ++j)
 #pragma unroll
@@ -283,7 +322,7 @@ struct FlashBwd {
           *reinterpret_cast<uint32_t*>(sdS + (kw + g + rh * 8) * kLdDs + j * 8 + 2 * t) =
               pack2<T>(dpt[j][2 * rh], dpt[j][2 * rh + 1]);
       __syncthreads();
-      const int qm = (warp % kWarpsM) * 16, qn = (warp / kWarpsM) * kDqCols;
+      const int qm = (ln.warp % kWarpsM) * 16, qn = (ln.warp / kWarpsM) * kDqCols;
       float dq[kDqFrags][4];
 #pragma unroll
       for (int nj = 0; nj < kDqFrags; ++nj)
@@ -293,49 +332,15 @@ struct FlashBwd {
       for (int kk = 0; kk < kBlockN / 16; ++kk) {
         uint32_t a[4];
         // dS [q][key] is stored transposed ([key][q]): the GEMM's trans_a pattern.
-        ldmatrix_x4_trans(a, sdS + (kk * 16 + (quad >> 1) * 8 + r8) * kLdDs + qm + (quad & 1) * 8);
+        ldmatrix_x4_trans(a, sdS + (kk * 16 + (ln.quad >> 1) * 8 + ln.r8) * kLdDs + qm + (ln.quad & 1) * 8);
 #pragma unroll
         for (int nj = 0; nj < kDqFrags; nj += 2) {
           uint32_t r[4];
-          ldmatrix_x4_trans(r, sK + (kk * 16 + (quad & 1) * 8 + r8) * kLdS + qn + nj * 8 + (quad >> 1) * 8);
-          mma_16816<T>(dq[nj], a, r[0], r[1]);
-          mma_16816<T>(dq[nj + 1], a, r[2], r[3]);
+          ldmatrix_x4_trans(r, sK + (kk * 16 + (ln.quad & 1) * 8 + ln.r8) * kLdS + qn + nj * 8 + (ln.quad >> 1) * 8);
+          mma_16816_x2<T>(dq[nj], dq[nj + 1], a, r);
         }
       }
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-      // Hopper: one 16-byte red.global.add.v4.f32 per fragment instead of four
-      // scalar atomics (measured: ~10% of the backward at d=64). Lanes t and t^1 swap
-      // halves so an even t holds row g, cols 4(t/2)..+3 and an odd t row g+8.
-      {
-        const bool odd = t & 1;
-        const int q = m0 + qm + g + (odd ? 8 : 0);
-        float* dst = dq_accum + (si.q0 + q) * int64_t(p.heads) * D + h * D + qn + 4 * (t >> 1);
-#pragma unroll
-        for (int nj = 0; nj < kDqFrags; ++nj) {
-          const float s0 = odd ? dq[nj][0] : dq[nj][2], s1 = odd ? dq[nj][1] : dq[nj][3];
-          const float r0 = __shfl_xor_sync(0xffffffffu, s0, 1), r1 = __shfl_xor_sync(0xffffffffu, s1, 1);
-          const float a0 = odd ? r0 : dq[nj][0], a1 = odd ? r1 : dq[nj][1];
-          const float a2 = odd ? dq[nj][2] : r0, a3 = odd ? dq[nj][3] : r1;
-          if (q < si.len_q)
-            asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(dst + nj * 8), "f"(a0), "f"(a1),
-                         "f"(a2), "f"(a3)
-                         : "memory");
-        }
-      }
-#else
-#pragma unroll
-      for (int rh = 0; rh < 2; ++rh) {
-        const int q = m0 + qm + g + rh * 8;
-        if (q < si.len_q) {
-          float* dst = dq_accum + (si.q0 + q) * int64_t(p.heads) * D + h * D + qn + 2 * t;
-#pragma unroll
-          for (int nj = 0; nj < kDqFrags; ++nj) {
-            atomicAdd(dst + nj * 8, dq[nj][2 * rh]);
-            atomicAdd(dst + nj * 8 + 1, dq[nj][2 * rh + 1]);
-          }
-        }
-      }
-#endif
+      add_dq(dq_accum, dq, p, si, h, m0, qm, qn, ln);
       if (kStages == 2 && it + 1 < it_end && tid < 2 * kBlockM) sStat[(stage ^ 1) * 2 * kBlockM + tid] = stat_next;
     }
     copy_wait_all();  // nothing is in flight past the loop, but keep the group count honest

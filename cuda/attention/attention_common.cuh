@@ -1,7 +1,9 @@
 // What the fused attention kernels (forward and backward) share: tile traits,
-// the 16-byte tile loader, fragment packing, the score transform (scale, ALiBi,
-// mask) and the dropout draw. PTX wrappers (ldmatrix, mma_16816) come from the
-// GEMM (cuda/gemm/gemm_tensorcore.cuh) so there is one copy of that asm.
+// the 16-byte tile loader, each thread's fragment coordinates and fragment
+// packing. The score transform has a header per concern: alibi.cuh, masks.cuh,
+// online_softmax.cuh, dropout.cuh; the per-sequence geometry is
+// contract/seq_info.h. PTX wrappers (ldmatrix, mma_16816) come from the GEMM
+// (cuda/gemm/gemm_tensorcore.cuh) so there is one copy of that asm.
 //
 // Fragment vocabulary (mma.sync m16n8k16, see gemm_tensorcore.cuh): in a warp,
 // g = lane / 4 and t = lane % 4. An accumulator c[4] of a 16x8 tile holds
@@ -14,9 +16,9 @@
 #include <cuda_bf16.h>
 #include <type_traits>
 #include "../common/dtype_io.cuh"
-#include "../../contract/philox.h"
 #include "../gemm/gemm_tensorcore.cuh"
 #include "../../contract/attention_params.h"
+#include "../../contract/seq_info.h"
 
 namespace germ::kernels::attn_detail {
 
@@ -25,8 +27,6 @@ using gemm_detail::ldmatrix_x4_trans;
 using gemm_detail::mma_16816;
 
 constexpr int kThreads = 128;  // 4 warps in every fused kernel
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
 
 // ---- tile traits ---------------------------------------------------------------
 //
@@ -114,6 +114,26 @@ __device__ __forceinline__ void load_tile(T* s, const T* g, int64_t ld, int rows
 
 // ---- fragments -------------------------------------------------------------------
 
+// This thread's place: tid in the CTA, its warp and lane, g and t of the
+// fragment vocabulary above, and quad (lane / 8) and r8 (lane % 8), which pick
+// the 8x8 matrix and the row whose address the lane gives an ldmatrix.x4.
+struct Lane {
+  int tid, lane, warp, g, t, quad, r8;
+};
+__device__ __forceinline__ Lane this_lane() {
+  const int tid = threadIdx.x, lane = tid & 31;
+  return Lane{tid, lane, tid >> 5, lane >> 2, lane & 3, lane >> 3, lane & 7};
+}
+
+// Two neighbouring n8 accumulators from one A fragment and an ldmatrix.x4 of
+// B that holds both n-frags' B fragments (b[0..1] the first, b[2..3] the second).
+template <typename T>
+__device__ __forceinline__ void mma_16816_x2(float (&c0)[4], float (&c1)[4], const uint32_t (&a)[4],
+                                             const uint32_t (&b)[4]) {
+  mma_16816<T>(c0, a, b[0], b[1]);
+  mma_16816<T>(c1, a, b[2], b[3]);
+}
+
 // A fragment for k-step kk from accumulators of n-frags 2kk and 2kk+1.
 template <typename T>
 __device__ __forceinline__ void acc_to_a(uint32_t (&a)[4], const float (&c0)[4], const float (&c1)[4]) {
@@ -131,51 +151,6 @@ __device__ __forceinline__ float quad_sum(float v) {
   v += __shfl_xor_sync(0xffffffffu, v, 1);
   return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
-
-// ---- per-(batch, head) geometry ----------------------------------------------------
-
-struct SeqInfo {
-  int len_q, len_k, diag;  // key j is causal-visible from row i iff j <= i + diag
-  int64_t q0, k0;          // first token row of q / k
-  float alibi2;            // slope * log2(e), 0 without ALiBi
-  uint64_t drop_row0;      // h * total_q + q0: dropout row of query 0
-};
-
-__device__ __forceinline__ SeqInfo seq_info(const AttentionParams& p, int b, int h) {
-  SeqInfo s;
-  s.len_q = p.seq_q_len[b];
-  s.len_k = p.seq_k_len[b];
-  s.diag = s.len_k - s.len_q;
-  s.q0 = p.seq_q_start[b];
-  s.k0 = p.seq_k_start[b];
-  s.alibi2 = p.alibi_slopes != nullptr ? p.alibi_slopes[h] * kLog2e : 0.0f;
-  s.drop_row0 = uint64_t(h) * uint64_t(p.total_q) + uint64_t(s.q0);
-  return s;
-}
-
-// Scaled score in log2 units: s * scale * log2(e) + bias * log2(e), or -inf if
-// masked. pos_i - pos_j = i + diag - j.
-__device__ __forceinline__ float score_log2(float acc, int i, int j, const SeqInfo& si, float scale2, bool mask,
-                                            bool causal, bool alibi, bool alibi_sym) {
-  float v = acc * scale2;
-  if (alibi) {
-    const int dist = i + si.diag - j;
-    v -= si.alibi2 * static_cast<float>(alibi_sym ? abs(dist) : dist);
-  }
-  if (mask && (j >= si.len_k || (causal && j > i + si.diag))) v = -INFINITY;
-  return v;
-}
-
-// Dropout keep bits for columns col and col + 1 (col even) of one row: one
-// Philox call, the same bits dropout_keep() would give for each column.
-__device__ __forceinline__ void dropout_keep2(uint64_t seed, uint64_t offset, uint64_t row, uint32_t col,
-                                              uint32_t thr, bool* k0, bool* k1) {
-  const Philox4 r = dropout_draws(seed, offset, row, col >> 2);
-  const bool hi = (col & 2) != 0;
-  *k0 = (hi ? r.z : r.x) < thr;
-  *k1 = (hi ? r.w : r.y) < thr;
-}
-
 
 }  // namespace germ::kernels::attn_detail
 

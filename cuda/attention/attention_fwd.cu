@@ -5,19 +5,14 @@
 //
 //   cp.async V[n]            (lands while S = Q K^T runs)
 //   S = Q K[n]^T             mma.sync, K fragments by ldmatrix from shared memory
-//   scale, ALiBi, mask       in log2 units (scale * log2 e folded in once)
+//   scale, ALiBi, mask       in log2 units, folded (online_softmax.cuh): the
+//                            scale and ALiBi in alibi_fold_tile / scale_fold_tile
 //   barrier; cp.async K[n+1] (lands while the softmax and P V run)
 //   online softmax           running max m and sum l per row, O rescaled by
-//                            exp2(m_old - m_new); softmax1 starts m at 0, the
-//                            null key's logit, and adds its exp2(-m) to l at the
-//                            end, so the null key is counted exactly once
+//                            exp2(m_old - m_new); softmax1's null key counted
+//                            once, at the end
 //   dropout                  Philox keep bits, applied to P after it is summed
 //   O += P V[n]              P repacked from the S accumulators (no smem trip)
-//
-// Rows with no visible key: softmax keeps m = -inf and l = 0, so O = 0 and lse
-// = -inf; softmax1 keeps m = 0 and l = 1, so O = 0 and lse = 0 (the contract).
-// The exponent base for a row whose running max is still -inf is taken as 0,
-// so exp2(-inf - -inf) never makes a NaN.
 //
 // Flags: head dim and dtype are template parameters (they shape registers);
 // causal, ALiBi, normaliser and dropout are runtime and uniform per CTA. The
@@ -25,6 +20,10 @@
 // causal diagonal.
 #include "attention.h"
 #include "attention_common.cuh"
+#include "alibi.cuh"
+#include "dropout.cuh"
+#include "masks.cuh"
+#include "online_softmax.cuh"
 #include "../common/launch_utils.cuh"
 
 namespace germ::kernels {
@@ -41,9 +40,67 @@ struct FlashFwd {
   static constexpr int kSmemElems = (kBlockM + 2 * kBlockN) * kLdS;  // Q, K, V
   static constexpr int kSmemBytes = kSmemElems * 2;
 
+  // Q fragments: in registers for the whole key loop, or (kQInRegs false, to
+  // fit a tighter register cap) re-read from shared memory per k-step.
+  using QFrags = uint32_t[kQInRegs ? kMFrags : 1][kQInRegs ? D / 16 : 1][4];
+  using STile = float[kMFrags][kNFrags][4];
+
+  // A fragment of the warp's m-frag i at k-step kk, from sQ.
+  static __device__ __forceinline__ void ldmatrix_q(uint32_t (&a)[4], const T* sQ, int wrow, int i, int kk, int lane) {
+    ldmatrix_x4(a, sQ + (wrow + i * 16 + (lane & 15)) * kLdS + kk * 16 + (lane >> 4) * 8);
+  }
+
+  // S = Q K^T for the warp's rows (from row wrow of the block) and the block's keys.
+  static __device__ __forceinline__ void qk(STile& s, const QFrags& qf, const T* sQ, const T* sK, int wrow,
+                                            const Lane& ln) {
+#pragma unroll
+    for (int i = 0; i < kMFrags; ++i)
+#pragma unroll
+      for (int j = 0; j < kNFrags; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[i][j][e] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      uint32_t qs[kQInRegs ? 1 : kMFrags][4];
+      if constexpr (!kQInRegs) {
+#pragma unroll
+        for (int i = 0; i < kMFrags; ++i) ldmatrix_q(qs[i], sQ, wrow, i, kk, ln.lane);
+      }
+#pragma unroll
+      for (int j = 0; j < kNFrags; j += 2) {
+        uint32_t r[4];
+        ldmatrix_x4(r, sK + (j * 8 + (ln.quad >> 1) * 8 + ln.r8) * kLdS + kk * 16 + (ln.quad & 1) * 8);
+#pragma unroll
+        for (int i = 0; i < kMFrags; ++i) {
+          if constexpr (kQInRegs)
+            mma_16816_x2<T>(s[i][j], s[i][j + 1], qf[i][kk], r);
+          else
+            mma_16816_x2<T>(s[i][j], s[i][j + 1], qs[i], r);
+        }
+      }
+    }
+  }
+
+  // O += P V, P straight from the S registers.
+  static __device__ __forceinline__ void pv(float (&o)[kMFrags][kDFrags][4], const STile& s, const T* sV,
+                                            const Lane& ln) {
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 16; ++kk) {
+      uint32_t pf[kMFrags][4];
+#pragma unroll
+      for (int i = 0; i < kMFrags; ++i) acc_to_a<T>(pf[i], s[i][2 * kk], s[i][2 * kk + 1]);
+#pragma unroll
+      for (int dj = 0; dj < kDFrags; dj += 2) {
+        uint32_t r[4];
+        ldmatrix_x4_trans(r, sV + (kk * 16 + (ln.quad & 1) * 8 + ln.r8) * kLdS + dj * 8 + (ln.quad >> 1) * 8);
+#pragma unroll
+        for (int i = 0; i < kMFrags; ++i) mma_16816_x2<T>(o[i][dj], o[i][dj + 1], pf[i], r);
+      }
+    }
+  }
+
   static __device__ __forceinline__ void run(const AttentionParams& p, T* smem) {
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int g = lane >> 2, t = lane & 3, quad = lane >> 3, r8 = lane & 7;
+    const Lane ln = this_lane();
     const int b = blockIdx.z, h = blockIdx.y, m0 = blockIdx.x * kBlockM;
     const SeqInfo si = seq_info(p, b, h);
     if (m0 >= si.len_q) return;
@@ -63,22 +120,19 @@ struct FlashFwd {
       n_blocks = last <= 0 ? 0 : min(n_blocks, static_cast<int>(ceil_div(last, kBlockN)));
     }
 
-    load_tile<kBlockM, D>(sQ, gQ, p.q_row_stride, si.len_q - m0, tid);
-    if (n_blocks > 0) load_tile<kBlockN, D>(sK, gK, p.k_row_stride, si.len_k, tid);
+    load_tile<kBlockM, D>(sQ, gQ, p.q_row_stride, si.len_q - m0, ln.tid);
+    if (n_blocks > 0) load_tile<kBlockN, D>(sK, gK, p.k_row_stride, si.len_k, ln.tid);
     copy_commit();
     copy_wait_all();
     __syncthreads();
 
-    const int wrow = warp * kMFrags * 16;  // first row of this warp in the block
-    // Q fragments: in registers for the whole key loop, or (kQInRegs false,
-    // to fit a tighter register cap) re-read from shared memory per k-step.
-    uint32_t qf[kQInRegs ? kMFrags : 1][kQInRegs ? D / 16 : 1][4];
+    const int wrow = ln.warp * kMFrags * 16;  // first row of this warp in the block
+    QFrags qf;
     if constexpr (kQInRegs) {
 #pragma unroll
       for (int i = 0; i < kMFrags; ++i)
 #pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk)
-          ldmatrix_x4(qf[i][kk], sQ + (wrow + i * 16 + (lane & 15)) * kLdS + kk * 16 + (lane >> 4) * 8);
+        for (int kk = 0; kk < D / 16; ++kk) ldmatrix_q(qf[i][kk], sQ, wrow, i, kk, ln.lane);
     }
 
     const bool softmax1 = p.normalizer == AttnNormalizer::Softmax1;
@@ -96,210 +150,38 @@ struct FlashFwd {
 #pragma unroll
         for (int e = 0; e < 4; ++e) o[i][dj][e] = 0.0f;
 #pragma unroll
-      for (int rh = 0; rh < 2; ++rh) { row_m[i][rh] = softmax1 ? 0.0f : -INFINITY; row_l[i][rh] = 0.0f; }
+      for (int rh = 0; rh < 2; ++rh) { row_m[i][rh] = softmax_max_init(softmax1); row_l[i][rh] = 0.0f; }
     }
 
     for (int nb = 0; nb < n_blocks; ++nb) {
       const int n0 = nb * kBlockN;
-      load_tile<kBlockN, D>(sV, gV + n0 * p.v_row_stride, p.v_row_stride, si.len_k - n0, tid);
+      load_tile<kBlockN, D>(sV, gV + n0 * p.v_row_stride, p.v_row_stride, si.len_k - n0, ln.tid);
       copy_commit();
 
-      // ---- S = Q K^T
-      float s[kMFrags][kNFrags][4];
-#pragma unroll
-      for (int i = 0; i < kMFrags; ++i)
-#pragma unroll
-        for (int j = 0; j < kNFrags; ++j)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) s[i][j][e] = 0.0f;
-#pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) {
-        uint32_t qs[kQInRegs ? 1 : kMFrags][4];
-        if constexpr (!kQInRegs) {
-#pragma unroll
-          for (int i = 0; i < kMFrags; ++i)
-            ldmatrix_x4(qs[i], sQ + (wrow + i * 16 + (lane & 15)) * kLdS + kk * 16 + (lane >> 4) * 8);
-        }
-#pragma unroll
-        for (int j = 0; j < kNFrags; j += 2) {
-          uint32_t r[4];
-          ldmatrix_x4(r, sK + (j * 8 + (quad >> 1) * 8 + r8) * kLdS + kk * 16 + (quad & 1) * 8);
-#pragma unroll
-          for (int i = 0; i < kMFrags; ++i) {
-            const uint32_t(&a)[4] = kQInRegs ? qf[kQInRegs ? i : 0][kQInRegs ? kk : 0] : qs[kQInRegs ? 0 : i];
-            mma_16816<T>(s[i][j], a, r[0], r[1]);
-            mma_16816<T>(s[i][j + 1], a, r[2], r[3]);
-          }
-        }
-      }
+      STile s;
+      qk(s, qf, sQ, sK, wrow, ln);
 
-      // ---- scores in log2 units, stored as s' with the row's true logit
-      // s' * ks - rowoff (FA2's folding: the scale, a per-row offset and the
-      // running max meet in one FMA inside exp2).
-      //  * no bias: s' = s raw, ks = scale2, rowoff = 0.
-      //  * ALiBi: dist = fb - (8j + c) with fb = row + diag - n0 - 2t per row.
-      //    Where a warp's 32 x 64 tile lies on one side of the diagonal (or the
-      //    bias is causal / one-sided), bias = sa * dist is linear (sa =
-      //    +-alibi2): s' = fma(s, scale2, sa * (8j + c)) (one FMA per element,
-      //    all per-column factors small and exact), rowoff = sa * fb.
-      //    The tiles that cross the diagonal of symmetric ALiBi take |dist|
-      //    per element (rowoff = 0). Distances are floats per row: an
-      //    int->float per element would share the MUFU pipe with exp2.
+      // Logits s * ks - rowoff in log2 units. -inf from the mask stays -inf
+      // through s * ks (ks > 0).
       float rowoff[kMFrags][2];
-      float ks = scale2;
-      if (alibi) {
-        ks = 1.0f;
-        const int dbase = m0 + wrow + si.diag - n0;  // dist of (first row, first col)
-        const bool below = dbase - (kBlockN - 1) >= 0, above = dbase + kMFrags * 16 - 1 <= 0;
-        if (!alibi_sym || below || above) {
-          const float sa = (alibi_sym && above) ? -si.alibi2 : si.alibi2;
-#pragma unroll
-          for (int i = 0; i < kMFrags; ++i)
-#pragma unroll
-            for (int rh = 0; rh < 2; ++rh)
-              rowoff[i][rh] = sa * static_cast<float>(dbase + i * 16 + g + rh * 8 - 2 * t);
-#pragma unroll
-          for (int j = 0; j < kNFrags; ++j)
-#pragma unroll
-            for (int c = 0; c < 2; ++c) {
-              const float a = sa * static_cast<float>(j * 8 + c);
-#pragma unroll
-              for (int i = 0; i < kMFrags; ++i)
-#pragma unroll
-                for (int rh = 0; rh < 2; ++rh) s[i][j][2 * rh + c] = fmaf(s[i][j][2 * rh + c], scale2, a);
-            }
-        } else {
-#pragma unroll
-          for (int i = 0; i < kMFrags; ++i)
-#pragma unroll
-            for (int rh = 0; rh < 2; ++rh) {
-              rowoff[i][rh] = 0.0f;
-              const float fb = static_cast<float>(dbase + i * 16 + g + rh * 8 - 2 * t);
-#pragma unroll
-              for (int j = 0; j < kNFrags; ++j)
-#pragma unroll
-                for (int c = 0; c < 2; ++c) {
-                  const float dist = fb - static_cast<float>(j * 8 + c);
-                  s[i][j][2 * rh + c] = fmaf(s[i][j][2 * rh + c], scale2, -si.alibi2 * fabsf(dist));
-                }
-            }
-        }
-      } else {
-#pragma unroll
-        for (int i = 0; i < kMFrags; ++i) rowoff[i][0] = rowoff[i][1] = 0.0f;
-        if (!(scale2 > 0.0f)) {  // the max of s * ks is ks * max(s) only for ks > 0
-          ks = 1.0f;
-#pragma unroll
-          for (int i = 0; i < kMFrags; ++i)
-#pragma unroll
-            for (int j = 0; j < kNFrags; ++j)
-#pragma unroll
-              for (int e = 0; e < 4; ++e) s[i][j][e] *= scale2;
-        }
-      }
-      // The mask is only evaluated on blocks that cross len_k or the causal
-      // diagonal; -inf stays -inf through s' * ks (ks > 0).
-      const bool need_mask = n0 + kBlockN > si.len_k || (causal && n0 + kBlockN - 1 > m0 + si.diag);
-      if (need_mask) {
-#pragma unroll
-        for (int i = 0; i < kMFrags; ++i)
-#pragma unroll
-          for (int j = 0; j < kNFrags; ++j)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-              const int row = m0 + wrow + i * 16 + g + (e >> 1) * 8, col = n0 + j * 8 + 2 * t + (e & 1);
-              if (col >= si.len_k || (causal && col > row + si.diag)) s[i][j][e] = -INFINITY;
-            }
-      }
+      const float ks = alibi ? alibi_fold_tile(s, rowoff, scale2, si.alibi2, alibi_sym, m0 + wrow + si.diag - n0,
+                                               ln.g, ln.t)
+                             : scale_fold_tile(s, rowoff, scale2);
+      mask_score_tile(s, si, causal, m0, m0 + wrow, n0, ln.g, ln.t);
 
       copy_wait_all();
       __syncthreads();  // V[n] visible; every warp is done with K[n]
       if (nb + 1 < n_blocks)
-        load_tile<kBlockN, D>(sK, gK + (n0 + kBlockN) * p.k_row_stride, p.k_row_stride, si.len_k - n0 - kBlockN, tid);
+        load_tile<kBlockN, D>(sK, gK + (n0 + kBlockN) * p.k_row_stride, p.k_row_stride, si.len_k - n0 - kBlockN,
+                              ln.tid);
       copy_commit();
 
-      // ---- online softmax (a row lives in the 4 threads of a quad). rowoff
-      // differs between the quad's threads, so the max is reduced in true units.
       float alpha[kMFrags][2];
-      bool grew = false;
-#pragma unroll
-      for (int i = 0; i < kMFrags; ++i)
-#pragma unroll
-        for (int rh = 0; rh < 2; ++rh) {
-          float mx = -INFINITY;
-#pragma unroll
-          for (int j = 0; j < kNFrags; ++j) mx = fmaxf(mx, fmaxf(s[i][j][2 * rh], s[i][j][2 * rh + 1]));
-          mx = quad_max(fmaxf(row_m[i][rh], fmaf(mx, ks, -rowoff[i][rh])));
-          const float base = mx == -INFINITY ? 0.0f : mx;
-          alpha[i][rh] = ex2_approx(row_m[i][rh] - base);  // exp2(-inf) = 0 on the first visible block
-          grew |= mx != row_m[i][rh];
-          row_m[i][rh] = mx;
-          const float nb2 = -(base + rowoff[i][rh]);
-          float sum = 0.0f;
-#pragma unroll
-          for (int j = 0; j < kNFrags; ++j)
-#pragma unroll
-            for (int c = 0; c < 2; ++c) {
-              const float pv = ex2_approx(fmaf(s[i][j][2 * rh + c], ks, nb2));
-              s[i][j][2 * rh + c] = pv;
-              sum += pv;
-            }
-          row_l[i][rh] = row_l[i][rh] * alpha[i][rh] + sum;  // per-thread partial; quad-summed at the end
-        }
-      // O is rescaled only when some row of the warp has a new max (alpha = 1
-      // exactly otherwise); the vote keeps the branch warp-uniform.
-      if (__any_sync(0xffffffffu, grew)) {
-#pragma unroll
-        for (int i = 0; i < kMFrags; ++i)
-#pragma unroll
-          for (int dj = 0; dj < kDFrags; ++dj)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) o[i][dj][e] *= alpha[i][e >> 1];
-      }
-
-      // ---- dropout: zero the dropped P (l already holds the undropped sum;
-      // 1/(1-p) is applied to O at the end). Keep bits come from one rolled
-      // Philox loop (bit 2 * ((2i + rh) * kNFrags + j) + c), not 2 * kMFrags *
-      // kNFrags inlined copies.
-      if (dropout) {
-        static_assert(kMFrags * 2 * kNFrags * 2 <= 64, "keep bits in one word");
-        uint64_t keep = 0;
-#pragma unroll 1
-        for (int idx = 0; idx < kMFrags * 2 * kNFrags; ++idx) {
-          const int j = idx % kNFrags, rr = idx / kNFrags;
-          const int row = m0 + wrow + (rr >> 1) * 16 + g + (rr & 1) * 8;
-          bool k0, k1;
-          dropout_keep2(p.seed, p.offset, si.drop_row0 + row, n0 + j * 8 + 2 * t, drop_thr, &k0, &k1);
-          keep |= uint64_t((k0 ? 1u : 0u) | (k1 ? 2u : 0u)) << (2 * idx);
-        }
-#pragma unroll
-        for (int i = 0; i < kMFrags; ++i)
-#pragma unroll
-          for (int rh = 0; rh < 2; ++rh)
-#pragma unroll
-            for (int j = 0; j < kNFrags; ++j)
-#pragma unroll
-              for (int c = 0; c < 2; ++c)
-                if (!((keep >> (2 * ((2 * i + rh) * kNFrags + j) + c)) & 1u)) s[i][j][2 * rh + c] = 0.0f;
-      }
-
-      // ---- O += P V, P straight from the S registers
-#pragma unroll
-      for (int kk = 0; kk < kBlockN / 16; ++kk) {
-        uint32_t pf[kMFrags][4];
-#pragma unroll
-        for (int i = 0; i < kMFrags; ++i) acc_to_a<T>(pf[i], s[i][2 * kk], s[i][2 * kk + 1]);
-#pragma unroll
-        for (int dj = 0; dj < kDFrags; dj += 2) {
-          uint32_t r[4];
-          ldmatrix_x4_trans(r, sV + (kk * 16 + (quad & 1) * 8 + r8) * kLdS + dj * 8 + (quad >> 1) * 8);
-#pragma unroll
-          for (int i = 0; i < kMFrags; ++i) {
-            mma_16816<T>(o[i][dj], pf[i], r[0], r[1]);
-            mma_16816<T>(o[i][dj + 1], pf[i], r[2], r[3]);
-          }
-        }
-      }
+      const bool grew = online_softmax_block(s, row_m, row_l, alpha, ks, rowoff);
+      rescale_acc(o, alpha, grew);
+      // l holds the undropped sum; 1 / (1 - p) is applied to O at the end.
+      if (dropout) dropout_p_tile(s, p, si.drop_row0, m0 + wrow, n0, drop_thr, ln.g, ln.t);
+      pv(o, s, sV, ln);
       copy_wait_all();
       __syncthreads();  // K[n+1] visible; every warp is done with V[n]
     }
@@ -312,17 +194,15 @@ struct FlashFwd {
 #pragma unroll
       for (int rh = 0; rh < 2; ++rh) {
         const float m = row_m[i][rh];
-        float l = quad_sum(row_l[i][rh]);
-        if (softmax1) l += exp2f(-m);  // the null key (m >= 0 here, so <= 1)
+        const float l = softmax_denominator(row_l[i][rh], m, softmax1);
         const float inv = l > 0.0f ? drop_scale / l : 0.0f;
-        const int r = wrow + i * 16 + g + rh * 8;
+        const int r = wrow + i * 16 + ln.g + rh * 8;
         if (m0 + r < si.len_q) {
-          T* dst = gO + r * p.o_row_stride + 2 * t;
+          T* dst = gO + r * p.o_row_stride + 2 * ln.t;
 #pragma unroll
           for (int dj = 0; dj < kDFrags; ++dj)
             *reinterpret_cast<uint32_t*>(dst + dj * 8) = pack2<T>(o[i][dj][2 * rh] * inv, o[i][dj][2 * rh + 1] * inv);
-          if (t == 0)
-            p.lse[int64_t(h) * p.total_q + si.q0 + m0 + r] = l > 0.0f ? m * kLn2 + logf(l) : -INFINITY;
+          if (ln.t == 0) p.lse[int64_t(h) * p.total_q + si.q0 + m0 + r] = softmax_lse(m, l);
         }
       }
   }

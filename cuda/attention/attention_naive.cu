@@ -14,34 +14,36 @@
 // (masked keys stay 0); d p~ / d p = zeta - gamma where 0 < (zeta - gamma) p +
 // gamma < 1, else 0; lse is that of the plain softmax.
 #include "attention.h"
+#include "alibi.cuh"
+#include "dropout.cuh"
+#include "masks.cuh"
+#include "online_softmax.cuh"
 #include "../common/dtype_io.cuh"
 #include "../common/launch_utils.cuh"
-#include "../../contract/philox.h"
 #include "../common/reduce_utils.cuh"
 
 namespace germ::kernels {
 namespace {
 
+using attn_detail::alibi_penalty;
+using attn_detail::causal_masked;
+using attn_detail::clip_inactive;
+using attn_detail::clip_unit;
+using attn_detail::dropped;
+using attn_detail::softmax_base;
+
 constexpr int kNaiveThreads = 128;
 
-__device__ __forceinline__ uint32_t keep_threshold(float p) {
-  const double keep = (1.0 - static_cast<double>(p)) * 4294967296.0;
-  return keep >= 4294967295.0 ? 4294967295u : static_cast<uint32_t>(keep + 0.5);
-}
-
-struct RowCtx {
-  int len_q, len_k, diag;
-  int64_t q0, k0, grow;  // grow: the global query row h * total_q + q0 + i
-  float slope;
+struct RowCtx : SeqInfo {
+  int64_t grow;  // the global query row h * total_q + q0 + i (its dropout row)
+  float slope;   // natural-log units (SeqInfo::alibi2 is in log2 units)
 };
 
 __device__ __forceinline__ RowCtx row_ctx(const AttentionParams& p, int b, int h, int i) {
   RowCtx c;
-  c.len_q = p.seq_q_len[b];
-  c.len_k = min(p.seq_k_len[b], p.max_len_k);  // the scratch row is max_len_k wide
+  static_cast<SeqInfo&>(c) = seq_info(p, b, h);
+  c.len_k = min(c.len_k, p.max_len_k);  // the scratch row is max_len_k wide
   c.diag = c.len_k - c.len_q;
-  c.q0 = p.seq_q_start[b];
-  c.k0 = p.seq_k_start[b];
   c.grow = int64_t(h) * p.total_q + c.q0 + i;
   c.slope = p.alibi_slopes != nullptr ? p.alibi_slopes[h] : 0.0f;
   return c;
@@ -50,15 +52,12 @@ __device__ __forceinline__ RowCtx row_ctx(const AttentionParams& p, int b, int h
 // s_ij for a visible key, -inf for a masked one. q is the row in f32 (shared).
 template <typename T>
 __device__ float naive_score(const AttentionParams& p, const RowCtx& c, const float* q, int h, int i, int j) {
-  if (p.causal && j > i + c.diag) return -INFINITY;
+  if (causal_masked(c, p.causal, i, j)) return -INFINITY;
   const T* k = static_cast<const T*>(p.k) + (c.k0 + j) * p.k_row_stride + int64_t(h) * p.head_dim;
   float acc = 0.0f;
   for (int d = 0; d < p.head_dim; ++d) acc = fmaf(q[d], to_f32(k[d]), acc);
   float s = acc * p.scale;
-  if (p.alibi_slopes != nullptr) {
-    const int dist = i + c.diag - j;
-    s -= c.slope * static_cast<float>(p.alibi_symmetric ? abs(dist) : dist);
-  }
+  if (p.alibi_slopes != nullptr) s -= alibi_penalty(c.slope, i + c.diag - j, p.alibi_symmetric);
   return s;
 }
 
@@ -66,8 +65,7 @@ __device__ float naive_score(const AttentionParams& p, const RowCtx& c, const fl
 __device__ __forceinline__ float normalise(const AttentionParams& p, float s, float m, float den) {
   if (s == -INFINITY || den <= 0.0f) return 0.0f;
   float pr = expf(s - m) / den;
-  if (p.normalizer == AttnNormalizer::Clipped)
-    pr = fminf(fmaxf((p.clip_zeta - p.clip_gamma) * pr + p.clip_gamma, 0.0f), 1.0f);
+  if (p.normalizer == AttnNormalizer::Clipped) pr = clip_unit((p.clip_zeta - p.clip_gamma) * pr + p.clip_gamma);
   return pr;
 }
 
@@ -93,18 +91,18 @@ __global__ void __launch_bounds__(kNaiveThreads) naive_fwd_kernel(const Attentio
   m = group_reduce<kNaiveThreads>(m, MaxOp{}, red);
   const bool softmax1 = p.normalizer == AttnNormalizer::Softmax1;
   if (softmax1) m = fmaxf(m, 0.0f);  // the null key's logit
-  const float base = m == -INFINITY ? 0.0f : m;
+  const float base = softmax_base(m);
   float den = 0.0f;
   for (int j = threadIdx.x; j < c.len_k; j += blockDim.x) den += expf(srow[j] - base);
   den = group_reduce<kNaiveThreads>(den, SumOp{}, red);
   if (softmax1) den += expf(-base);
 
   const bool dropout = p.dropout_p > 0.0f;
-  const uint32_t thr = keep_threshold(p.dropout_p);
+  const uint32_t thr = dropout_threshold(p.dropout_p);
   const float rdrop = dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
   for (int j = threadIdx.x; j < c.len_k; j += blockDim.x) {
     float pr = normalise(p, srow[j], base, den);
-    if (dropout) pr = dropout_keep(p.seed, p.offset, c.grow, j, thr) ? pr * rdrop : 0.0f;
+    if (dropout) pr = dropped(dropout_keep(p.seed, p.offset, c.grow, j, thr), pr, rdrop);
     srow[j] = pr;
   }
   __syncthreads();  // the scratch row (global) is complete and visible to the block
@@ -142,7 +140,7 @@ __global__ void __launch_bounds__(kNaiveThreads) naive_bwd_rows_kernel(const Att
   const float lse = p.lse[c.grow];
   const bool clipped = p.normalizer == AttnNormalizer::Clipped;
   const bool dropout = p.dropout_p > 0.0f;
-  const uint32_t thr = keep_threshold(p.dropout_p);
+  const uint32_t thr = dropout_threshold(p.dropout_p);
   const float rdrop = dropout ? 1.0f / (1.0f - p.dropout_p) : 1.0f;
   const float cz = p.clip_zeta - p.clip_gamma;
   const T* vbase = static_cast<const T*>(p.v) + c.k0 * p.v_row_stride + int64_t(h) * D;
@@ -158,15 +156,15 @@ __global__ void __launch_bounds__(kNaiveThreads) naive_bwd_rows_kernel(const Att
     for (int d = 0; d < D; ++d) dpt = fmaf(dout[d], to_f32(v[d]), dpt);
     const bool keep = !dropout || dropout_keep(p.seed, p.offset, c.grow, j, thr);
     float pt = pr;  // the normaliser's output p~
-    float dp = keep ? dpt * rdrop : 0.0f;
+    float dp = dropped(keep, dpt, rdrop);
     if (clipped && visible) {
       const float lin = cz * pr + p.clip_gamma;
-      pt = fminf(fmaxf(lin, 0.0f), 1.0f);
-      dp = (lin > 0.0f && lin < 1.0f) ? dp * cz : 0.0f;
+      pt = clip_unit(lin);
+      dp = clip_inactive(lin) ? dp * cz : 0.0f;
     } else if (clipped) {
       dp = 0.0f;  // masked key: p~ = 0, no gradient
     }
-    prow[j] = keep ? pt * rdrop : 0.0f;
+    prow[j] = dropped(keep, pt, rdrop);
     dsrow[j] = dp;  // stash dp; ds needs the row sum first
     dot += pr * dp;
   }
