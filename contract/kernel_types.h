@@ -71,6 +71,13 @@ struct GemmArgs {
   float beta = 0.0f;
 };
 
+// The GEGLU GEMM's weight layout (cuda/gemm/gemm_wgmma_sm90a.cu): the rows
+// of [Wg; Wu] interleaved in blocks of kGegluBlock gate rows, each followed by
+// the same rows of Wu, so that one 2 * kGegluBlock-wide output tile holds the
+// gate and up sums of the same kGegluBlock outputs in one thread. Half the
+// kernel's tile width; cpp/ops packs weights to it and reads it back.
+constexpr int64_t kGegluBlock = 64;
+
 // Ranks the fused LoRA forward takes (multiples of 8 up to this); the caller
 // composes GEMMs for the others.
 constexpr int64_t kLoraFusedMaxRank = 32;

@@ -381,7 +381,6 @@ int attention_code_arch() {
 cudaError_t attention_fused_check(const AttentionParams& p) {
   if (p.batch < 0 || p.heads < 0 || p.max_len_q < 0 || p.max_len_k < 0 || p.heads > 65535 || p.batch > 65535)
     return cudaErrorInvalidValue;
-  if (!(p.dropout_p >= 0.0f && p.dropout_p < 1.0f)) return cudaErrorInvalidValue;
   if (p.normalizer != AttnNormalizer::Softmax && p.normalizer != AttnNormalizer::Softmax1)
     return cudaErrorNotSupported;
   if (p.dtype != KDType::F16 && p.dtype != KDType::BF16) return cudaErrorNotSupported;
