@@ -55,7 +55,7 @@ struct AttentionParams {
   bool causal = false;
   const float* alibi_slopes = nullptr;  // [heads] or null
   bool alibi_symmetric = true;
-  float clip_zeta = 1.0f, clip_gamma = 0.0f;  // for Clipped only
+  float clip_zeta = 1.0f, clip_gamma = 0.0f;  // for Clipped only; the op's defaults: cpp/ops/ops.h
 
   float dropout_p = 0.0f;
   uint64_t seed = 0, offset = 0;

@@ -71,9 +71,16 @@ struct GemmArgs {
   float beta = 0.0f;
 };
 
+// The GEGLU GEMM's weight layout (cuda/gemm/gemm_wgmma_sm90a.cu): the rows
+// of [Wg; Wu] interleaved in blocks of kGegluBlock gate rows, each followed by
+// the same rows of Wu, so that one 2 * kGegluBlock-wide output tile holds the
+// gate and up sums of the same kGegluBlock outputs in one thread. Half the
+// kernel's tile width; cpp/ops packs weights to it and reads it back.
+constexpr int64_t kGegluBlock = 64;
+
 // GEMM with GEGLU in its epilogue (cuda/gemm/gemm.h, gemm_geglu): gemm's
-// arguments with B's rows interleaved in blocks of 64 gate + 64 up rows and C
-// [m, n / 2]. Its own type, so that supports() asks about this kernel.
+// arguments with B in the layout above and C [m, n / 2]. Its own type, so
+// that supports() asks about this kernel.
 struct GemmGegluArgs {
   GemmArgs gemm;
 };

@@ -6,7 +6,6 @@
 // heads, dim], and `lengths` for batches of unequal lengths; or packed
 // [tokens, heads, dim] with `cuSeqlens` (DNABERT-2 unpads this way).
 import type { NativeAttentionOptions } from '../types/native';
-import { ALIBI_MAX_HEADS, alibiSlopes } from './alibi';
 import { boolArg, describeValue, finiteArg, oneOf, optionsArg } from './dtype';
 import { GermError } from './errors';
 import { native } from './native';
@@ -48,26 +47,18 @@ export interface AttentionSaved {
   seed: number;
 }
 
-const slopeCache = new Map<string, Tensor>();
-
 function invalid(op: string, message: string): GermError {
   return new GermError(`${op}: ${message}`, 'ERR_INVALID_ARGUMENT');
 }
 
-function slopesFor(op: string, alibi: AttentionOptions['alibi'], q: Tensor): Tensor | null {
+// What the native op takes for `alibi`: true (it derives the slopes), a
+// Tensor's handle, or null; host slopes are uploaded here for this call.
+function slopesFor(op: string, alibi: AttentionOptions['alibi'], q: Tensor): true | Tensor | null {
   if (alibi === undefined || alibi === null || alibi === false) return null;
-  if (alibi instanceof Tensor) return alibi;
+  if (alibi === true || alibi instanceof Tensor) return alibi;
   // No element to bias (or no heads dim: the native op names the shape): no slopes are built.
   if (q.size === 0 || q.ndim < 3) return null;
   const heads = q.shape[q.ndim - 2];
-  if (alibi === true) {
-    if (!(heads <= ALIBI_MAX_HEADS))
-      throw invalid(op, `alibi: true builds slopes for at most ${ALIBI_MAX_HEADS} heads, q has ${heads} heads`);
-    const key = `${q.device}/${heads}`;
-    let t = slopeCache.get(key);
-    if (!t) slopeCache.set(key, (t = tensor(alibiSlopes(heads), [heads], { device: q.device })));
-    return t;
-  }
   if (!Array.isArray(alibi) && !(alibi instanceof Float32Array))
     throw invalid(op, `alibi must be true, a Tensor, a number[] or a Float32Array of ${heads} slopes, got ${describeValue(alibi)}`);
   return tensor(Float32Array.from(alibi), [heads], { device: q.device });
@@ -78,37 +69,34 @@ function withOptions<T>(op: string, q: Tensor, options: AttentionOptions | undef
   call: (opts: NativeAttentionOptions) => T): T {
   const o = optionsArg(options, op);
   const opts = nativeOptions(op, q, o, seed);
+  const slopes = slopesFor(op, o.alibi, q);
   try {
-    return call(opts);
+    return call({ ...opts, alibi: slopes instanceof Tensor ? slopes.handle : slopes });
   } finally {
-    const made = opts.alibiSlopes;
-    if (made && (Array.isArray(o.alibi) || o.alibi instanceof Float32Array)) made.dispose();
+    if (slopes instanceof Tensor && slopes !== o.alibi) slopes.dispose();
   }
 }
 
-const NORMALIZERS: readonly Normalizer[] = ['softmax1', 'softmax', 'clipped'];
-
+// Type checks only: every default and range is cpp/ops' (ops.h AttentionOptions),
+// so an option the user left out is left out here too.
 function nativeOptions(op: string, q: Tensor, o: AttentionOptions, seed: number): NativeAttentionOptions {
   tensorArg(q, op, 'q');
-  if (o.dropout !== undefined && !(typeof o.dropout === 'number' && o.dropout >= 0 && o.dropout < 1))
-    throw invalid(op, `dropout must be in [0, 1), got ${describeValue(o.dropout)}`);
   const clip = optionsArg(o.clip, op, 'clip');
-  const causal = boolArg(o.causal, op, 'causal', false);
+  const finite = (v: unknown, name: string) => (v === undefined ? undefined : finiteArg(v, op, name));
   for (const name of ['cuSeqlens', 'cuSeqlensK', 'lengths'] as const) {
     const v = o[name];
     if (v !== undefined && !Array.isArray(v) && !(v instanceof Int32Array))
       throw invalid(op, `${name} must be a number[] or an Int32Array, got ${describeValue(v)}`);
   }
   return {
-    normalizer: oneOf(o.normalizer, NORMALIZERS, op, 'normalizer', 'softmax1'),
-    scale: o.scale === undefined ? undefined : finiteArg(o.scale, op, 'scale'),
-    causal,
-    alibiSlopes: slopesFor(op, o.alibi, q)?.handle ?? null,
-    alibiSymmetric: oneOf(o.alibiMode, ['symmetric', 'causal'] as const, op, 'alibiMode', causal ? 'causal' : 'symmetric')
-      === 'symmetric',
-    clipZeta: finiteArg(clip.zeta, op, 'clip.zeta', 1),
-    clipGamma: finiteArg(clip.gamma, op, 'clip.gamma', -0.03),
-    dropout: o.dropout ?? 0,
+    normalizer: o.normalizer,
+    scale: finite(o.scale, 'scale'),
+    causal: o.causal === undefined ? undefined : boolArg(o.causal, op, 'causal', false),
+    alibiSymmetric: o.alibiMode === undefined ? undefined
+      : oneOf(o.alibiMode, ['symmetric', 'causal'] as const, op, 'alibiMode') === 'symmetric',
+    clipZeta: finite(clip.zeta, 'clip.zeta'),
+    clipGamma: finite(clip.gamma, 'clip.gamma'),
+    dropout: o.dropout,
     seed,
     cuSeqlens: o.cuSeqlens,
     cuSeqlensK: o.cuSeqlensK,

@@ -5,7 +5,7 @@ import type { BinaryOpName, NativeTensor, ReduceOpName, UnaryOpName } from '../t
 import { type DType, type HostData, boolArg, checkDType, describeValue, finiteArg, optionsArg } from './dtype';
 import { GermError } from './errors';
 import { native } from './native';
-import { Tensor, dimsArg, handleOf, optionalHandle, tensorArg } from './tensor';
+import { Tensor, dimsArg, handleOf, optionalHandle } from './tensor';
 
 export interface TensorOptions {
   /** Element type of the new tensor; by default from the data (number[] -> f32). */
@@ -298,35 +298,67 @@ export function geglu(x: Tensor, bias?: Tensor): Tensor {
   return new Tensor(native().geglu(handleOf(x, 'geglu', 'x'), optionalHandle(bias, 'geglu', 'bias')));
 }
 
-/** Rows per block of the weight layout linearGeglu reads. */
-export const GEGLU_BLOCK = 64;
-
 /**
- * DNABERT-2's gated_layers weight [2I, H] (the I gate rows, then the I up
- * rows) in the layout linearGeglu reads: blocks of 64 gate rows, each followed
- * by the same 64 up rows. A new tensor on w's device; I must be a multiple of 64.
+ * A weight rearranged once, at load, into the layout a fused op reads on its
+ * device (packGeglu). Opaque: the layout is the kernel's business, decided
+ * natively. Holds its own memory: dispose() it (or `using`) when done.
  */
-export function interleaveGegluRows(w: Tensor): Tensor {
-  tensorArg(w, 'interleaveGegluRows', 'w');
-  const [twoI] = w.shape, inner = twoI / 2;
-  if (w.ndim !== 2 || inner % GEGLU_BLOCK !== 0)
-    throw new GermError(`interleaveGegluRows: w must be [2 * I, H] with I a multiple of ${GEGLU_BLOCK}, got [${w.shape}]`,
-      'ERR_SHAPE');
-  const rows = new Int32Array(twoI);
-  for (let i = 0; i < twoI; i++) {
-    const block = Math.floor(i / (2 * GEGLU_BLOCK)), j = i % (2 * GEGLU_BLOCK);
-    rows[i] = (j < GEGLU_BLOCK ? 0 : inner) + block * GEGLU_BLOCK + (j % GEGLU_BLOCK);
+export class PackedWeight {
+  readonly #tensor: Tensor;
+  readonly #layout: number;
+
+  /** @internal Wraps a packed tensor and its native layout code; use packGeglu() to make one. */
+  constructor(tensor: Tensor, layout: number) {
+    this.#tensor = tensor;
+    this.#layout = layout;
   }
-  return embedding(w, rows);
+
+  /** @internal The packed tensor (its handle throws ERR_DISPOSED after dispose()). */
+  get tensor(): Tensor {
+    return this.#tensor;
+  }
+  /** @internal The native layout code the tensor is in. */
+  get layout(): number {
+    return this.#layout;
+  }
+  get disposed(): boolean {
+    return this.#tensor.disposed;
+  }
+
+  dispose(): void {
+    this.#tensor.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 /**
- * gelu(x Wg^T) * (x Wu^T), the gated MLP's first half, from a weight in
- * interleaveGegluRows' layout: one GEMM whose epilogue applies GEGLU where the
- * device has that kernel (Hopper), else the GEMM and geglu. x [..., H] ->
- * [..., I]. The fused path rounds once, from the f32 sums; the unfused one
- * rounds the gate and up sums to x's dtype first.
+ * DNABERT-2's gated_layers weight [2I, H] (the I gate rows, then the I up
+ * rows), packed for linearGeglu on w's device: where the fused GEMM + GEGLU
+ * kernel can read it, the rows are interleaved as that kernel wants; else it
+ * is w as given. Any I. w may be disposed afterwards.
  */
-export function linearGeglu(x: Tensor, w: Tensor): Tensor {
-  return new Tensor(native().linearGeglu(handleOf(x, 'linearGeglu', 'x'), handleOf(w, 'linearGeglu', 'w')));
+export function packGeglu(w: Tensor): PackedWeight {
+  const [packed, layout] = native().packGeglu(handleOf(w, 'packGeglu', 'w'));
+  return new PackedWeight(new Tensor(packed), layout);
+}
+
+/**
+ * gelu(x Wg^T) * (x Wu^T), the gated MLP's first half: x [..., H] ->
+ * [..., I]. w is a packGeglu weight: one GEMM whose epilogue applies GEGLU
+ * where the device has that kernel (Hopper), else the GEMM and geglu. The
+ * fused path rounds once, from the f32 sums; the unfused one rounds the gate
+ * and up sums to x's dtype first. A plain Tensor w is read as it always was:
+ * [2I, H] with rows in blocks of 64 gate rows, each followed by the same 64
+ * up rows (I a multiple of 64).
+ */
+export function linearGeglu(x: Tensor, w: Tensor | PackedWeight): Tensor {
+  const hx = handleOf(x, 'linearGeglu', 'x');
+  if (w instanceof PackedWeight) return new Tensor(native().linearGeglu(hx, w.tensor.handle, w.layout));
+  if (!(w instanceof Tensor))
+    throw new GermError(`linearGeglu: w must be a PackedWeight (packGeglu) or a Tensor, got ${describeValue(w)}`,
+      'ERR_INVALID_ARGUMENT');
+  return new Tensor(native().linearGeglu(hx, w.handle));
 }

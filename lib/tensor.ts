@@ -204,6 +204,26 @@ export class Tensor {
     shape[d] = length;
     return new Tensor(native().view(this.handle, shape, [...strides], this.offset + start * strides[d]));
   }
+  /**
+   * @internal Dim `dim` split into `sizes` (their product must be its size;
+   * [] drops a dim of size 1): always a view, whatever the strides, unlike
+   * reshape, which copies a non-contiguous tensor.
+   */
+  unflatten(dim: number, sizes: number[]): Tensor {
+    dimsArg(sizes, 'unflatten', 'sizes');
+    const shape = [...this.#shapeOf()], strides = [...this.#stridesOf()];
+    const d = normalizeDim(dim, shape.length);
+    if (sizes.some((n) => !Number.isInteger(n) || n < 0) || sizes.reduce((a, b) => a * b, 1) !== shape[d])
+      throw new GermError(`unflatten: [${sizes}] does not split dim ${d} of size ${shape[d]}`, 'ERR_SHAPE');
+    const inner = sizes.map((_, i) => strides[d] * sizes.slice(i + 1).reduce((a, b) => a * b, 1));
+    shape.splice(d, 1, ...sizes);
+    strides.splice(d, 1, ...inner);
+    return new Tensor(native().view(this.handle, shape, strides, this.offset));
+  }
+  /** @internal A second handle on the same view: disposing either leaves the other's memory alive. */
+  alias(): Tensor {
+    return new Tensor(native().view(this.handle, this.shape, this.strides, this.offset));
+  }
   unsqueeze(dim: number): Tensor {
     const shape = [...this.#shapeOf()], strides = [...this.#stridesOf()];
     const n = shape.length;

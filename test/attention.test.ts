@@ -207,6 +207,20 @@ describeDevices('attention', (device) => {
     expect(() => attention(q, q, q, { dropout: 1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     expect(() => attention(q, q, q, { normalizer: 'sparsemax' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     expect(() => attention(q, q, tensor(new Float32Array(160), [2, 5, 2, 8], { device, dtype: 'f16' }))).toThrow(expect.objectContaining({ code: 'ERR_DTYPE' }));
+    for (const dropout of [1, -0.5, NaN, '0.1'])
+      expect(() => attentionBackward(q, q, q, q, { out: q, lse: q, seed: 1 }, { dropout: dropout as number }))
+        .toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('dropout') }));
+  });
+
+  it('the native defaults: alibi: true is alibiSlopes(heads), alibiMode follows causal, clip is zeta 1, gamma -0.03', async () => {
+    const [B, S, H, D] = [2, 5, 12, 8];
+    const mk = (seed: number) => tensor(randn(B * S * H * D, seed), [B, S, H, D], { device });
+    const q = mk(1), k = mk(2), v = mk(3);
+    const same = async (a: AttentionOptions, b: AttentionOptions) =>
+      expect(Array.from(await read(attention(q, k, v, a)))).toEqual(Array.from(await read(attention(q, k, v, b))));
+    await same({ alibi: true }, { alibi: alibiSlopes(H), alibiMode: 'symmetric' });
+    await same({ alibi: true, causal: true }, { alibi: alibiSlopes(H), alibiMode: 'causal', causal: true });
+    await same({ normalizer: 'clipped' }, { normalizer: 'clipped', clip: { zeta: 1, gamma: -0.03 } });
   });
 });
 

@@ -2,7 +2,7 @@
 // (DNABERT-2's gated-MLP epilogue) and addLayerNorm (post-LN residual), each
 // against a float64 reference and, on a GPU, against the CPU backend.
 import { expect, it } from 'vitest';
-import { type Tensor, add, addLayerNorm, addLayerNormOut, embedding, geglu, interleaveGegluRows, layerNorm, linearGeglu,
+import { type Tensor, add, addLayerNorm, addLayerNormOut, embedding, geglu, layerNorm, linearGeglu, packGeglu,
   tensor } from '../lib/index';
 import { read } from './helpers/check';
 import { expectClose } from './helpers/compare';
@@ -245,9 +245,11 @@ describeDevices('addLayerNorm', (device) => {
 describeDevices('linearGeglu', (device) => {
   // T tokens, hidden H, intermediate I. The last case is large enough for the
   // Hopper GEMM with the GEGLU epilogue (128 x 128 tiles >= the H100's 132 SMs).
+  // I 40 and 96 are no multiple of the fused kernel's block: packGeglu keeps w as given.
   const cases: [Float, number[], number, number][] = [
     ['f32', [1], 8, 64], ['f16', [37], 40, 128], ['bf16', [2, 9], 24, 192], ['f32', [3, 5], 72, 64],
-    ['f16', [1100], 136, 1088], ['bf16', [1030], 64, 1152],
+    ['f16', [1100], 136, 1088], ['bf16', [1030], 64, 1152], ['f32', [7], 16, 40], ['f16', [3, 4], 24, 96],
+    ['bf16', [5], 8, 40],
   ];
   for (const [dtype, lead, H, I] of cases) {
     it(`${dtype} x [${lead}, ${H}], I ${I} against float64`, async () => {
@@ -269,7 +271,7 @@ describeDevices('linearGeglu', (device) => {
           sums[t * I + i] = a * (1 + Math.abs(g) + Math.abs(u));
         }
       const wt = tensor(w, [2 * I, H], { dtype, device });
-      const packed = interleaveGegluRows(wt);
+      const packed = packGeglu(wt);
       const y = linearGeglu(tensor(x, [...lead, H], { dtype, device }), packed);
       expect(y.shape).toEqual([...lead, I]);
       expect(y.dtype).toBe(dtype);
@@ -286,22 +288,45 @@ describeDevices('linearGeglu', (device) => {
     });
   }
 
-  it('interleaveGegluRows: blocks of 64 gate rows, each followed by the same 64 up rows', async () => {
-    const I = 128, H = 2;
-    const w = Array.from({ length: 2 * I * H }, (_, i) => Math.floor(i / H));  // row r holds r, r
-    const packed = await read(interleaveGegluRows(tensor(w, [2 * I, H], { device })));
-    const rows = Array.from({ length: 2 * I }, (_, r) => packed[r * H]);
-    const want = [...Array(2 * I).keys()].map((r) => {
-      const block = Math.floor(r / 128), j = r % 128;
-      return (j < 64 ? 0 : I) + block * 64 + (j % 64);
-    });
-    expect(rows).toEqual(want);
+  // A plain Tensor w is read as linearGeglu always read it: blocks of 64 gate
+  // rows, each followed by the same 64 up rows; packGeglu packs to that where
+  // the block divides I, and keeps w as given elsewhere.
+  const blocked = (I: number) => [...Array(2 * I).keys()].map((r) => {
+    const block = Math.floor(r / 128), j = r % 128;
+    return (j < 64 ? 0 : I) + block * 64 + (j % 64);
   });
 
-  it('rejects I not a multiple of 64 and mismatched shapes', () => {
+  it('packGeglu: the blocked layout where 64 divides I, w itself elsewhere; a plain w reads as blocked', async () => {
+    const H = 2;
+    for (const [I, want] of [[128, blocked(128)], [192, blocked(192)], [40, [...Array(80).keys()]]] as const) {
+      const w = Array.from({ length: 2 * I * H }, (_, i) => Math.floor(i / H));  // row r holds r, r
+      const packed = packGeglu(tensor(w, [2 * I, H], { device }));
+      const got = await read(packed.tensor);
+      expect(Array.from({ length: 2 * I }, (_, r) => got[r * H]), `I ${I}`).toEqual(want);
+      packed.dispose();
+    }
+    const I = 128, Hx = 8;
+    const w = rounded('f32', 2 * I * Hx, 5, 0.3), x = tensor(rounded('f32', 3 * Hx, 6), [3, Hx], { device });
+    const plain = tensor(blocked(I).flatMap((r) => w.slice(r * Hx, (r + 1) * Hx)), [2 * I, Hx], { device });
+    using packed = packGeglu(tensor(w, [2 * I, Hx], { device }));
+    expect(Array.from(await read(linearGeglu(x, plain)))).toEqual(Array.from(await read(linearGeglu(x, packed))));
+  });
+
+  it('rejects I not a multiple of 64 in a plain w, mismatched shapes and a disposed packed weight', () => {
     const x = tensor(new Float32Array(8), [2, 4], { device });
-    expect(() => interleaveGegluRows(tensor(new Float32Array(2 * 32 * 4), [64, 4], { device })))
+    expect(() => linearGeglu(x, tensor(new Float32Array(2 * 32 * 4), [64, 4], { device })))
       .toThrow(expect.objectContaining({ code: 'ERR_SHAPE' }));
+    expect(() => packGeglu(tensor(new Float32Array(3 * 4), [3, 4], { device })))
+      .toThrow(expect.objectContaining({ code: 'ERR_SHAPE', message: expect.stringContaining('packGeglu') }));
+    for (const I of [32, 64]) {
+      const packed = packGeglu(tensor(new Float32Array(2 * I * 3), [2 * I, 3], { device }));
+      expect(() => linearGeglu(x, packed))
+        .toThrow(expect.objectContaining({ code: 'ERR_SHAPE', message: expect.stringContaining('linearGeglu') }));
+      packed.dispose();
+      expect(() => linearGeglu(x, packed)).toThrow(expect.objectContaining({ code: 'ERR_DISPOSED' }));
+    }
+    expect(() => linearGeglu(x, packGeglu(tensor(new Float32Array(64 * 4), [64, 4], { device, dtype: 'f16' }))))
+      .toThrow(expect.objectContaining({ code: 'ERR_DTYPE' }));
     expect(() => linearGeglu(x, tensor(new Float32Array(128 * 3), [128, 3], { device })))
       .toThrow(expect.objectContaining({ code: 'ERR_SHAPE', message: expect.stringContaining('linearGeglu') }));
     expect(() => linearGeglu(x, tensor(new Float32Array(128 * 4), [128, 4], { device, dtype: 'f16' })))

@@ -303,7 +303,7 @@ function buildTable(tmp: string): Record<string, Entry> {
   const m = (name: string) => (germ as unknown as Record<string, (...a: unknown[]) => unknown>)[name];
   const fn = (name: string, args: () => unknown[]): Entry => ({ args, call: (...a) => m(name)(...a) });
   const unaries = ['neg', 'abs', 'exp', 'log', 'sqrt', 'rsqrt', 'reciprocal', 'square', 'tanh', 'sigmoid', 'relu',
-    'silu', 'gelu', 'geluTanh', 'kurtosis', 'tokenKurtosis', 'interleaveGegluRows'];
+    'silu', 'gelu', 'geluTanh', 'kurtosis', 'tokenKurtosis'];
   const table: Record<string, Entry> = {
     tensor: fn('tensor', () => [[1, 2, 3, 4], [2, 2], { dtype: 'f32', device: 'cpu' }]),
     full: fn('full', () => [[2, 2], 1, { dtype: 'f32' }]),
@@ -323,7 +323,10 @@ function buildTable(tmp: string): Record<string, Entry> {
     }),
     embedding: fn('embedding', () => [f([6, 4]), [0, 1]]),
     geglu: fn('geglu', () => [x(), f([4])]),
-    linearGeglu: fn('linearGeglu', () => [x(), germ.interleaveGegluRows(f([128, 4]))]),
+    linearGeglu: fn('linearGeglu', () => [x(), f([128, 4])]),
+    'linearGeglu packed': { args: () => [x(), germ.packGeglu(f([80, 4]))],
+      call: (a, w) => germ.linearGeglu(a as Tensor, w as germ.PackedWeight) },
+    packGeglu: fn('packGeglu', () => [f([128, 4])]),
     dtypeSize: fn('dtypeSize', () => ['f32']),
     isFloat: fn('isFloat', () => ['f32']),
     leakedTensors: fn('leakedTensors', () => []),
@@ -400,7 +403,7 @@ function buildTable(tmp: string): Record<string, Entry> {
   };
   for (const op of ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum']) table[op] = fn(op, () => [x(), x()]);
   for (const op of ['sum', 'mean', 'max', 'min']) table[op] = fn(op, () => [x(), 0, false]);
-  for (const op of unaries) table[op] = fn(op, () => [op === 'interleaveGegluRows' ? f([128, 4]) : x()]);
+  for (const op of unaries) table[op] = fn(op, () => [x()]);
   // Tensor's methods.
   const method = (name: string, args: () => unknown[]): Entry => ({
     self: 1,
@@ -444,7 +447,7 @@ function buildTable(tmp: string): Record<string, Entry> {
 
 /** Exported functions that the table covers through another name (a class's methods, say). */
 const COVERED_ELSEWHERE = new Set(['Tensor', 'BpeTokenizer', 'BaseTokenizer', 'KmerTokenizer', 'SafetensorsFile', 'GermModel',
-  'LoraLinear', 'OutlierStats', 'QuantizedTensor', 'Nf4Tensor', 'GermError']);
+  'LoraLinear', 'OutlierStats', 'QuantizedTensor', 'Nf4Tensor', 'GermError', 'PackedWeight']);
 
 describe('wrong-typed arguments to every export', () => {
   it('every throw, sync or async, is a GermError', async () => {

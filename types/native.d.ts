@@ -63,21 +63,21 @@ export interface NativeCudaDeviceReport extends NativeDeviceInfo {
   reason: string | null;
 }
 
+/** What the user gave; an absent option keeps cpp/ops/ops.h's default. */
 export interface NativeAttentionOptions {
   normalizer?: 'softmax1' | 'softmax' | 'clipped';
   scale?: number;
   causal?: boolean;
-  alibiSlopes?: NativeTensor | null;
+  /** true: the slopes alibiSlopes(heads) gives, derived natively; or the slopes' f32 [heads] tensor. */
+  alibi?: true | NativeTensor | null;
   alibiSymmetric?: boolean;
   clipZeta?: number;
   clipGamma?: number;
   dropout?: number;
   seed?: number;
-  offset?: number;
   cuSeqlens?: Int32Array | number[];
   cuSeqlensK?: Int32Array | number[];
   lengths?: Int32Array | number[];
-  lengthsK?: Int32Array | number[];
 }
 
 // ---- quantization (cpp/napi/quant_bindings.cc)
@@ -144,8 +144,15 @@ export interface NativeAddon {
   /** ids: an i32 tensor on the table's device, or host ids (checked, then uploaded). */
   embedding(table: NativeTensor, ids: NativeTensor | Int32Array | number[]): NativeTensor;
   geglu(x: NativeTensor, bias: NativeTensor | null): NativeTensor;
-  /** gelu(x Wg^T) * (x Wu^T) from w [2I, H] with rows in blocks of 64 gate + 64 up. */
-  linearGeglu(x: NativeTensor, w: NativeTensor): NativeTensor;
+  /**
+   * gelu(x Wg^T) * (x Wu^T) from w in `layout` (the code packGeglu returned with
+   * it); without one, w's rows are in the fused kernel's blocked layout.
+   */
+  linearGeglu(x: NativeTensor, w: NativeTensor, layout?: number): NativeTensor;
+  /** [Wg; Wu] [2I, H] -> [the weight linearGeglu reads, its layout code]. */
+  packGeglu(w: NativeTensor): [NativeTensor, number];
+  /** ALiBi slopes of `heads` heads, f32. */
+  alibiSlopes(heads: number): Float32Array;
   attentionForward(q: NativeTensor, k: NativeTensor, v: NativeTensor, opts: NativeAttentionOptions): [NativeTensor, NativeTensor];
   attentionBackward(dout: NativeTensor, q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor,
                     lse: NativeTensor, opts: NativeAttentionOptions): [NativeTensor, NativeTensor, NativeTensor];

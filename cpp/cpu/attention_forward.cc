@@ -164,8 +164,6 @@ void forward_task(const FwdContext& c, const SeqView& sv, int64_t m0, FwdScratch
 
 void attention_forward(const kernels::AttentionParams& p) {
   if (!kernels::is_float(p.dtype)) throw std::invalid_argument("germ cpu attention: q, k, v must be f32, f16 or bf16");
-  if (!(p.dropout_p >= 0.0f && p.dropout_p < 1.0f))
-    throw std::invalid_argument("germ cpu attention: dropout must be in [0, 1)");
   if (p.batch <= 0 || p.heads <= 0 || p.head_dim < 0) return;
 
   const FwdContext c = tile_context(p);

@@ -2,6 +2,7 @@
 // parses its arguments, calls the op layer, and wraps the result; nothing
 // here computes.
 #include "bindings.h"
+#include <algorithm>
 #include <cmath>
 #include <thread>
 #include "../core/backend.h"
@@ -200,9 +201,39 @@ Napi::Value lora_forward(Info info) {
   });
 }
 
+// layout: the code packGeglu returned with w, or undefined for a plain w (the
+// blocked layout, as linearGeglu has always read it).
 Napi::Value linear_geglu(Info info) {
   TensorPtr x = tensor_arg(info, 0, "x"), w = tensor_arg(info, 1, "w");
-  return guarded(info.Env(), [&] { return TensorObject::wrap(info.Env(), ops::linear_geglu(x, w)); });
+  return guarded(info.Env(), [&] {
+    const double code = info[2].IsUndefined() ? double(ops::GegluLayout::Blocked) : arg_number(info[2], "layout");
+    if (code != double(ops::GegluLayout::Halves) && code != double(ops::GegluLayout::Blocked))
+      throw GermError(ErrorCode::InvalidArgument, "linearGeglu: unknown weight layout");
+    return TensorObject::wrap(info.Env(), ops::linear_geglu_packed(x, w, static_cast<ops::GegluLayout>(code)));
+  });
+}
+
+// -> [packed weight, layout code]
+Napi::Value pack_geglu(Info info) {
+  TensorPtr w = tensor_arg(info, 0, "w");
+  Napi::Env env = info.Env();
+  return guarded(env, [&] {
+    const ops::PackedGeglu p = ops::pack_geglu(w);
+    Napi::Array a = Napi::Array::New(env, 2);
+    a.Set(0u, TensorObject::wrap(env, p.w));
+    a.Set(1u, Napi::Number::New(env, static_cast<double>(p.layout)));
+    return a;
+  });
+}
+
+Napi::Value alibi_slopes(Info info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&] {
+    const std::vector<float> s = ops::alibi_slopes(arg_number(info[0], "heads"));
+    Napi::Float32Array a = Napi::Float32Array::New(env, s.size());
+    std::copy(s.begin(), s.end(), a.Data());
+    return a;
+  });
 }
 
 Napi::Value layer_norm_backward(Info info) {
@@ -211,8 +242,9 @@ Napi::Value layer_norm_backward(Info info) {
   return guarded(info.Env(), [&] { return wrap3(info.Env(), ops::layernorm_backward(dout, x, w, mean, rstd)); });
 }
 
-// {normalizer, scale, causal, alibiSlopes, alibiSymmetric, clipZeta, clipGamma,
-//  dropout, seed, offset, cuSeqlens, cuSeqlensK, lengths, lengthsK}
+// {normalizer, scale, causal, alibi (true, or the slopes' tensor), alibiSymmetric,
+//  clipZeta, clipGamma, dropout, seed, cuSeqlens, cuSeqlensK, lengths}. What is
+// absent keeps ops::AttentionOptions' default.
 ops::AttentionOptions attention_options(Napi::Env env, const Napi::Value& v) {
   ops::AttentionOptions o;
   const Napi::Object obj = arg_object(v, "attention options");
@@ -226,17 +258,19 @@ ops::AttentionOptions attention_options(Napi::Env env, const Napi::Value& v) {
   }
   if (has("scale")) o.scale = static_cast<float>(arg_number(obj.Get("scale"), "scale"));
   o.causal = arg_bool(obj.Get("causal"), "causal");
-  if (has("alibiSlopes")) o.alibi_slopes = TensorObject::unwrap(env, obj.Get("alibiSlopes"), "alibiSlopes");
+  if (has("alibi")) {
+    const Napi::Value a = obj.Get("alibi");
+    if (a.IsBoolean()) o.alibi_default = a.As<Napi::Boolean>().Value();
+    else o.alibi_slopes = TensorObject::unwrap(env, a, "alibi");
+  }
   if (has("alibiSymmetric")) o.alibi_symmetric = arg_bool(obj.Get("alibiSymmetric"), "alibiSymmetric");
   if (has("clipZeta")) o.clip_zeta = static_cast<float>(arg_number(obj.Get("clipZeta"), "clipZeta"));
   if (has("clipGamma")) o.clip_gamma = static_cast<float>(arg_number(obj.Get("clipGamma"), "clipGamma"));
   if (has("dropout")) o.dropout_p = static_cast<float>(arg_number(obj.Get("dropout"), "dropout"));
   if (has("seed")) o.seed = static_cast<uint64_t>(arg_number(obj.Get("seed"), "seed"));
-  if (has("offset")) o.offset = static_cast<uint64_t>(arg_number(obj.Get("offset"), "offset"));
   if (has("cuSeqlens")) o.cu_seqlens_q = arg_int32s(obj.Get("cuSeqlens"), "cuSeqlens");
   if (has("cuSeqlensK")) o.cu_seqlens_k = arg_int32s(obj.Get("cuSeqlensK"), "cuSeqlensK");
-  if (has("lengths")) o.lengths_q = arg_int32s(obj.Get("lengths"), "lengths");
-  if (has("lengthsK")) o.lengths_k = arg_int32s(obj.Get("lengthsK"), "lengthsK");
+  if (has("lengths")) o.lengths = arg_int32s(obj.Get("lengths"), "lengths");
   return o;
 }
 
@@ -326,7 +360,8 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
       {"reduce", reduce},            {"matmul", matmul},
       {"layerNorm", layer_norm},     {"layerNormBackward", layer_norm_backward},
       {"addLayerNorm", add_layer_norm}, {"embedding", embedding},
-      {"geglu", geglu}, {"linearGeglu", linear_geglu},
+      {"geglu", geglu}, {"linearGeglu", linear_geglu}, {"packGeglu", pack_geglu},
+      {"alibiSlopes", alibi_slopes},
       {"attentionForward", attention_forward}, {"attentionBackward", attention_backward},
       {"synchronize", synchronize},
       {"memoryStats", memory_stats}, {"emptyCache", empty_cache},

@@ -4,9 +4,12 @@
 // evenly spaced (e.g. q, k, v sliced out of a fused Wqkv output [B, S, 3, H, D])
 // are read in place; anything else is made contiguous first. Sequence
 // boundaries are host data (lengths / cu_seqlens arrays), validated here and
-// uploaded with the op as one small i32 tensor.
+// uploaded with the op as one small i32 tensor, which also carries the ALiBi
+// slopes this file derives when the user asks for ALiBi without giving them.
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include "ops.h"
@@ -112,10 +115,9 @@ Sequences sequences(const Rows& q, const Rows& k, bool packed, const AttentionOp
           bad_shape(std::string(what) + " entry " + std::to_string(len) + " outside [0, " + std::to_string(S) + "]");
       return given;
     };
-    // Self-attention over padded sequences: one lengths array serves queries and keys.
-    const bool self = q.per_batch == k.per_batch;
-    lk = lengths(o.lengths_k.empty() ? o.lengths_q : o.lengths_k, k.per_batch, "lengths");
-    lq = lengths(o.lengths_q.empty() && self ? o.lengths_k : o.lengths_q, q.per_batch, "lengths");
+    // One lengths array serves queries and keys.
+    lk = lengths(o.lengths, k.per_batch, "lengths");
+    lq = lengths(o.lengths, q.per_batch, "lengths");
   }
   s.batch = static_cast<int32_t>(sq.size());
   int64_t covered_q = 0, covered_k = 0;
@@ -153,10 +155,12 @@ Prepared prepare(const char* op, const TensorPtr& q_in, const TensorPtr& k_in, c
   if (k_in->shape[n - 2] != H || k_in->shape[n - 1] != D || (!packed && k_in->shape[0] != q_in->shape[0]))
     bad_shape("q " + shape_str(q_in->shape) + " and k " + shape_str(k_in->shape) + " differ in batch, heads or dim");
   if (H < 1 || D < 1) bad_shape("heads and dim must be at least 1");
-  if (packed && !o.lengths_q.empty()) bad_shape("lengths are for the padded layout; packed inputs use cuSeqlens");
+  if (packed && !o.lengths.empty()) bad_shape("lengths are for the padded layout; packed inputs use cuSeqlens");
   if (!packed && !o.cu_seqlens_q.empty()) bad_shape("cuSeqlens needs packed [tokens, heads, dim] inputs");
+  // The one range check of dropout: the kernels trust it.
   if (!(o.dropout_p >= 0.f && o.dropout_p < 1.f))
-    throw GermError(ErrorCode::InvalidArgument, "attention: dropout must be in [0, 1)");
+    throw GermError(ErrorCode::InvalidArgument, std::string(op) + ": dropout must be in [0, 1), got " +
+                                                    std::to_string(o.dropout_p));
   if (o.alibi_slopes) {
     require_dtype(op, o.alibi_slopes, DType::F32, "alibi slopes");
     if (o.alibi_slopes->shape != Shape{H}) bad_shape("alibi slopes must be [" + std::to_string(H) + "]");
@@ -167,6 +171,19 @@ Prepared prepare(const char* op, const TensorPtr& q_in, const TensorPtr& k_in, c
   p.k = rows_of(k_in, packed);
   p.v = rows_of(v_in, packed);
   p.seq = sequences(p.q, p.k, packed, o);
+  // Derived slopes ride in the sequence upload, after its 4 * batch entries. No
+  // element to bias (an empty q): none are built, whatever the head count.
+  const size_t slopes_at = p.seq.host.size();
+  const bool derive = o.alibi_default && !o.alibi_slopes && q_in->numel() > 0;
+  if (derive) {
+    if (H > kAlibiMaxHeads)
+      throw GermError(ErrorCode::InvalidArgument, std::string(op) + ": alibi: true builds slopes for at most " +
+                                                      std::to_string(kAlibiMaxHeads) + " heads, q has " +
+                                                      std::to_string(H) + " heads");
+    const std::vector<float> slopes = alibi_slopes(static_cast<double>(H));
+    p.seq.host.resize(slopes_at + slopes.size());
+    std::memcpy(p.seq.host.data() + slopes_at, slopes.data(), slopes.size() * sizeof(float));
+  }
   const Device dev = q_in->device();
   p.seq_tensor = from_host(p.seq.host.data(), p.seq.host.size() * sizeof(int32_t), DType::I32,
                            {static_cast<int64_t>(p.seq.host.size())}, dev);
@@ -195,17 +212,48 @@ Prepared prepare(const char* op, const TensorPtr& q_in, const TensorPtr& k_in, c
   a.v_row_stride = p.v.row_stride;
   a.scale = o.scale ? *o.scale : 1.f / std::sqrt(static_cast<float>(D));
   a.causal = o.causal;
-  a.alibi_slopes = p.slopes ? static_cast<const float*>(p.slopes->data()) : nullptr;
-  a.alibi_symmetric = o.alibi_symmetric;
+  a.alibi_slopes = p.slopes ? static_cast<const float*>(p.slopes->data())
+                 : derive   ? reinterpret_cast<const float*>(seq + slopes_at)
+                            : nullptr;
+  a.alibi_symmetric = o.alibi_symmetric.value_or(!o.causal);
   a.clip_zeta = o.clip_zeta;
   a.clip_gamma = o.clip_gamma;
   a.dropout_p = o.dropout_p;
   a.seed = o.seed;
-  a.offset = o.offset;
   return p;
 }
 
+// The slopes of n heads, n a power of two: start^1 .. start^n with start =
+// 2^(-8/n), in double (as Python's math builds them), like lib/ once did.
+void power_of_two_slopes(int64_t n, std::vector<double>* out) {
+  const double start = std::pow(2.0, -8.0 / static_cast<double>(n));
+  for (int64_t i = 0; i < n; ++i) out->push_back(start * std::pow(start, static_cast<double>(i)));
+}
+
 }  // namespace
+
+// A geometric sequence starting at 2^(-8/n) for n a power of two; for other
+// head counts, the slopes of the nearest lower power of two followed by every
+// other slope of twice that count (one level: twice a power of two is one).
+std::vector<float> alibi_slopes(double heads) {
+  if (!(heads >= 1 && heads <= static_cast<double>(kAlibiMaxHeads) && heads == std::floor(heads))) {
+    char got[32];
+    std::snprintf(got, sizeof got, "%.17g", heads);
+    throw GermError(ErrorCode::InvalidArgument, "alibiSlopes: heads must be an integer in [1, " +
+                                                    std::to_string(kAlibiMaxHeads) + "], got " + got);
+  }
+  const int64_t n = static_cast<int64_t>(heads);
+  int64_t closest = 1;
+  while (closest * 2 <= n) closest *= 2;
+  std::vector<double> s;
+  power_of_two_slopes(closest, &s);
+  if (closest != n) {
+    std::vector<double> twice;
+    power_of_two_slopes(2 * closest, &twice);
+    for (int64_t i = 0; i < n - closest; ++i) s.push_back(twice[2 * i]);
+  }
+  return std::vector<float>(s.begin(), s.end());
+}
 
 std::array<TensorPtr, 2> attention_forward(const TensorPtr& q, const TensorPtr& k, const TensorPtr& v,
                                            const AttentionOptions& o) {

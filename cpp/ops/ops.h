@@ -99,28 +99,59 @@ TensorPtr embedding(const TensorPtr& table, const std::vector<int32_t>& ids);
 // -> [..., I] = gelu(x[..., :I] + b[:I]) * (x[..., I:] + b[I:]), exact GELU.
 TensorPtr geglu(const TensorPtr& x, const TensorPtr& bias);
 // The gated MLP's first half, gelu(x Wg^T) * (x Wu^T), from one weight w [2I, H]
-// whose rows come in blocks of kGegluBlock: 64 rows of Wg, then the same 64
-// rows of Wu (I a multiple of 64). x [..., H] -> [..., I]. Fused into the GEMM
-// where the backend has the kernel; else x w^T and geglu over the blocks.
-constexpr int64_t kGegluBlock = 64;
+// whose rows come in blocks of kGegluBlock (contract/kernel_types.h): 64 rows
+// of Wg, then the same 64 rows of Wu (I a multiple of 64). x [..., H] ->
+// [..., I]. Fused into the GEMM where the backend has the kernel; else x w^T
+// and geglu over the blocks.
+using kernels::kGegluBlock;
 TensorPtr linear_geglu(const TensorPtr& x, const TensorPtr& w);
+
+// --- packed weights (pack_ops.cc): a weight rearranged once, at load, into
+// the layout its fused op reads, so that no caller knows a kernel's tiles.
+// The layout travels with the packed tensor as an opaque code.
+enum class GegluLayout : int32_t {
+  Halves = 0,   // [Wg; Wu] as given: x w^T, then geglu
+  Blocked = 1,  // linear_geglu's kGegluBlock interleave
+};
+struct PackedGeglu {
+  TensorPtr w;
+  GegluLayout layout;
+};
+// DNABERT-2's gated_layers weight [Wg; Wu] [2I, H] (float) in the layout
+// linear_geglu_packed runs fastest from: Blocked when I is a multiple of
+// kGegluBlock (one layout for every device: the fused kernel reads it and the
+// unfused path costs the same on it), else Halves (w itself).
+PackedGeglu pack_geglu(const TensorPtr& w);
+// linear_geglu over a weight in `layout`.
+TensorPtr linear_geglu_packed(const TensorPtr& x, const TensorPtr& w, GegluLayout layout);
 
 // --- attention (attention_ops.cc). q [B, Sq, H, D] with k, v [B, Sk, H, D]
 // (padded batch; optional per-sequence lengths), or q [Tq, H, D] with k, v
 // [Tk, H, D] and cu_seqlens (packed varlen). Contract of the math:
-// cuda/attention/attention_params.h.
+// contract/attention_params.h.
+// Every default of the attention options is stated here, and every range is
+// checked in attention_ops.cc: the bindings and lib/ pass what the user gave.
 struct AttentionOptions {
   kernels::AttnNormalizer normalizer = kernels::AttnNormalizer::Softmax1;
   std::optional<float> scale;  // default 1 / sqrt(D)
   bool causal = false;
   TensorPtr alibi_slopes;      // f32 [H] on the same device, or null
-  bool alibi_symmetric = true;
-  float clip_zeta = 1.f, clip_gamma = 0.f;
-  float dropout_p = 0.f;
-  uint64_t seed = 0, offset = 0;
+  bool alibi_default = false;  // ALiBi with alibi_slopes(H) (alibi_slopes null)
+  std::optional<bool> alibi_symmetric;  // default: |i - j| unless causal (then i - j)
+  // The clipped softmax's stretch (Bondarenko et al. 2023's zeta 1, gamma -0.03).
+  float clip_zeta = 1.f, clip_gamma = -0.03f;
+  float dropout_p = 0.f;  // in [0, 1)
+  uint64_t seed = 0;
   std::vector<int32_t> cu_seqlens_q, cu_seqlens_k;  // packed: [B + 1] each (k defaults to q's)
-  std::vector<int32_t> lengths_q, lengths_k;        // padded: [B] each, optional
+  std::vector<int32_t> lengths;                     // padded: [B], optional (queries and keys)
 };
+// The most heads ALiBi slopes are built for (lib/alibi.ts's ALIBI_MAX_HEADS
+// is this number, for config.json limits): far above any model's count, low
+// enough that a corrupt count fails at once.
+constexpr int64_t kAlibiMaxHeads = 4096;
+// ALiBi slopes (Press et al. 2022) as DNABERT-2's bert_layers.py builds them,
+// rounded once to f32; heads in [1, kAlibiMaxHeads] (else ERR_INVALID_ARGUMENT).
+std::vector<float> alibi_slopes(double heads);
 // returns {out (like q), lse [H, total_q] f32}
 std::array<TensorPtr, 2> attention_forward(const TensorPtr& q, const TensorPtr& k, const TensorPtr& v,
                                            const AttentionOptions& o);

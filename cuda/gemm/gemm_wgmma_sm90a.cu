@@ -58,7 +58,7 @@ __global__ void __launch_bounds__(Tr::kThreads, 1)
 bool gemm_geglu_sm90a_accepts(const GemmArgs& a) {
   const int64_t lim = int64_t(1) << 31;
   return (a.dtype == KDType::F16 || a.dtype == KDType::BF16) && !a.trans_a && a.trans_b && a.batch == 1 &&
-         a.k > 0 && a.n % 128 == 0 && a.m < lim && a.n < lim && a.k < lim && a.bias == nullptr &&
+         a.k > 0 && a.n % (2 * kGegluBlock) == 0 && a.m < lim && a.n < lim && a.k < lim && a.bias == nullptr &&
          a.alpha == 1.0f && a.beta == 0.0f && a.ldc % 2 == 0 && reinterpret_cast<uintptr_t>(a.c) % 4 == 0 &&
          reinterpret_cast<uintptr_t>(a.a) % 16 == 0 && reinterpret_cast<uintptr_t>(a.b) % 16 == 0 &&
          a.lda % 8 == 0 && a.ldb % 8 == 0;

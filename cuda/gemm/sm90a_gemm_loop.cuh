@@ -34,6 +34,7 @@
 #pragma once
 #include <cstdint>
 #include <type_traits>
+#include "../../contract/kernel_types.h"
 #include "../common/launch_utils.cuh"
 #include "gemm_common.cuh"
 #include "sm90a_primitives.cuh"
@@ -148,8 +149,8 @@ template <class F, class P> struct IsBlockStore<BlockStore<F, P>> : std::true_ty
 // for sm_90a with Tr::kThreads threads and Tr::kSmemBytes of dynamic shared
 // memory; map_a / map_b are its __grid_constant__ parameters.
 //
-// kGeglu (128-wide tiles, B's rows interleaved in blocks of 64: 64 gate rows,
-// then the 64 matching up rows): store(b, row, col, g0, g1, u0, u1) receives
+// kGeglu (128-wide tiles, B's rows interleaved in blocks of kGegluBlock = 64,
+// contract/kernel_types.h: 64 gate rows, then the 64 matching up rows): store(b, row, col, g0, g1, u0, u1) receives
 // the gate and up sums of output columns col, col + 1 of an m x n / 2 output
 // instead; in each 128-column tile, accumulator chunk j (gate) and j + 8 (up)
 // sit in the same thread, so the gated product needs no data exchange.
@@ -352,10 +353,10 @@ __device__ __forceinline__ void wgmma_gemm_loop(const CUtensorMap& map_a, const 
       for (int ms = 0; ms < Tr::kMSub; ++ms) {
         const int64_t row = tm * Tr::BM + row0 + ms * 64 + warp * 16 + lane / 4;
         if constexpr (kGeglu) {
-          static_assert(Tr::BN == 128, "GEGLU pairs gate chunk j with up chunk j + 8 of a 128-wide tile");
+          static_assert(Tr::BN == 2 * kGegluBlock, "GEGLU pairs gate chunk j with up chunk j + 8 of a tile of two blocks");
 #pragma unroll
           for (int n8 = 0; n8 < 8; ++n8) {
-            const int64_t col = tn * 64 + n8 * 8 + (lane % 4) * 2;  // output column
+            const int64_t col = tn * kGegluBlock + n8 * 8 + (lane % 4) * 2;  // output column
             if (col >= n / 2) continue;
             const int g = 4 * n8, u = 4 * (n8 + 8);  // constant indices: the accumulators stay in registers
             if (row < m) store(b, row, col, acc[ms][g], acc[ms][g + 1], acc[ms][u], acc[ms][u + 1]);

@@ -19,11 +19,10 @@
 // it too (accumulating many bf16 steps loses precision: pass f32 if that matters).
 import { optionsArg } from '../dtype';
 import { GermError } from '../errors';
-import { native } from '../native';
 import { matmul, zeros } from '../ops';
 import { Tensor, tensorArg } from '../tensor';
 import { LORA_MAX_RANK, checkAdapter } from './adapter';
-import { catRows, matmulInto } from './ops';
+import { catRows, loraForward, matmulInto } from './ops';
 
 export interface LoraLinearOptions {
   /** [out, in], frozen. Copied into the stack: the caller may dispose its own. */
@@ -59,9 +58,6 @@ interface Saved {
 const dims = (s: number[]) => `[${s.join(', ')}]`;
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
-/** An own handle on t's memory, so that the caller disposing t does not free what we keep. */
-const alias = (t: Tensor) => new Tensor(native().view(t.handle, t.shape, t.strides, t.handle.offset));
-
 export class LoraLinear {
   readonly outFeatures: number;
   readonly inFeatures: number;
@@ -95,7 +91,7 @@ export class LoraLinear {
         throw new GermError(`LoraLinear: bias must be ${weight.dtype} on ${weight.device}, got ${bias.dtype} on ` +
           `${bias.device}`, 'ERR_DTYPE');
     }
-    this.#bias = bias ? alias(bias) : null;
+    this.#bias = bias ? bias.alias() : null;  // own handles: the caller may dispose its own
     this.#attach(weight, opts.A, opts.B, opts.rank);
   }
 
@@ -108,7 +104,7 @@ export class LoraLinear {
     return this.#stacked.narrow(0, this.outFeatures, this.rank);
   }
   get B(): Tensor {
-    return alias(this.#B);
+    return this.#B.alias();
   }
 
   /**
@@ -138,7 +134,7 @@ export class LoraLinear {
     this.#release();
     this.#stacked = stacked;
     this.#stackedBias = stackedBias;
-    this.#B = alias(B);
+    this.#B = B.alias();
     ({ rank: this.rank, scale: this.scale } = checked);
   }
 
@@ -153,14 +149,13 @@ export class LoraLinear {
         'ERR_DTYPE');
     const lead = x.shape.slice(0, -1), M = prod(lead);
     const x2 = x.reshape([M, inF]);
-    using both = new Tensor(native().loraForward(x2.handle, this.#stacked.handle, this.#stackedBias?.handle ?? null,
-      this.#B.handle, r, this.scale));
+    using both = loraForward(x2, this.#stacked, this.#stackedBias, this.#B, r, this.scale);
     const xa = both.narrow(1, out, r);
     this.#dropSaved();
     this.#saved = { x: x2, xa, lead };
-    const ld = out + r;
-    const strides = [...lead.map((_, i) => prod(lead.slice(i + 1)) * ld), 1];
-    return new Tensor(native().view(both.handle, [...lead, out], strides, both.handle.offset));
+    // y: the first `out` columns, [M, out] at row stride out + r, as [...lead, out].
+    using y = both.narrow(1, 0, out);
+    return y.unflatten(0, lead);
   }
 
   /**

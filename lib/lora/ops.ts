@@ -3,7 +3,7 @@
 import { boolArg, describeValue, finiteArg, optionsArg } from '../dtype';
 import { GermError } from '../errors';
 import { native } from '../native';
-import { Tensor, handleOf } from '../tensor';
+import { Tensor, handleOf, optionalHandle } from '../tensor';
 
 export interface MatmulIntoOptions {
   /** Use a's transpose. */
@@ -50,4 +50,15 @@ export function catRows(parts: Tensor[]): Tensor {
   if (!Array.isArray(parts))
     throw new GermError(`catRows: parts must be an array of Tensors, got ${describeValue(parts)}`, 'ERR_INVALID_ARGUMENT');
   return new Tensor(native().catRows(parts.map((p, i) => handleOf(p, 'catRows', `parts[${i}]`))));
+}
+
+/**
+ * @internal LoraLinear's forward: x [M, in], stacked [W; A] [out + r, in],
+ * bias [out + r] or null, B [out, r] -> [M, out + r] holding x W^T + b +
+ * scale (x A^T) B^T, then x A^T (cpp/ops/ops.h lora_forward).
+ */
+export function loraForward(x: Tensor, stacked: Tensor, bias: Tensor | null, B: Tensor, rank: number, scale: number): Tensor {
+  const op = 'loraForward';
+  return new Tensor(native().loraForward(handleOf(x, op, 'x'), handleOf(stacked, op, 'stacked'),
+    optionalHandle(bias, op, 'bias'), handleOf(B, op, 'B'), rank, scale));
 }

@@ -6,10 +6,10 @@
 // batch.
 import { GermError } from '../errors';
 
-export interface Job<R = unknown> {
+export interface Job<K, R = unknown> {
   ids: Int32Array;
-  /** Jobs batch together only with equal keys. */
-  key: string;
+  /** Jobs batch together only with keys the batcher's `same` calls equal. */
+  key: K;
   resolve: (result: R) => void;
   reject: (error: unknown) => void;
 }
@@ -19,15 +19,16 @@ export interface BatchLimits {
   maxBatchSize: number;
 }
 
-export class Batcher {
-  private queue: Job[] = [];
+export class Batcher<K> {
+  private queue: Job<K>[] = [];
   private running: Promise<void> | null = null;
   private closed = false;
 
-  constructor(private readonly limits: BatchLimits, private readonly runGroup: (key: string, jobs: Job[]) => Promise<void>) {}
+  constructor(private readonly limits: BatchLimits, private readonly same: (a: K, b: K) => boolean,
+    private readonly runGroup: (key: K, jobs: Job<K>[]) => Promise<void>) {}
 
   /** Queues jobs; each settles through its own resolve / reject. */
-  push(jobs: Job[]): void {
+  push(jobs: Job<K>[]): void {
     if (this.closed) {
       for (const j of jobs) j.reject(new GermError('the model was disposed', 'ERR_DISPOSED'));
       return;
@@ -37,12 +38,12 @@ export class Batcher {
   }
 
   /** The next group: the oldest job's key, in arrival order, within the limits (one job always fits). */
-  private take(): Job[] {
+  private take(): Job<K>[] {
     const key = this.queue[0].key;
-    const group: Job[] = [], rest: Job[] = [];
+    const group: Job<K>[] = [], rest: Job<K>[] = [];
     let tokens = 0;
     for (const job of this.queue) {
-      const fits = job.key === key && group.length < this.limits.maxBatchSize &&
+      const fits = this.same(job.key, key) && group.length < this.limits.maxBatchSize &&
         (group.length === 0 || tokens + job.ids.length <= this.limits.maxBatchTokens);
       if (fits) {
         group.push(job);

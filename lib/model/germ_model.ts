@@ -18,6 +18,17 @@ import type { Classification, EmbedOptions, Embedding, LoadOptions, MaskPredicti
 
 const MASK_TEXT = '[MASK]';
 
+/** What a request asks for; jobs batch together only when it is the same. */
+type RequestKind =
+  | { kind: 'embed'; perToken: boolean; hiddenStates: boolean; attentions: boolean }
+  | { kind: 'classify' }
+  | { kind: 'mask'; topK: number };
+
+function sameKind(a: RequestKind, b: RequestKind): boolean {
+  const x = a as Record<string, unknown>, y = b as Record<string, unknown>;
+  return a.kind === b.kind && Object.keys(x).every((k) => x[k] === y[k]);
+}
+
 function arg(message: string): GermError {
   return new GermError(message, 'ERR_INVALID_ARGUMENT');
 }
@@ -42,13 +53,13 @@ async function exists(file: string): Promise<boolean> {
 }
 
 export class GermModel {
-  private readonly batcher: Batcher;
+  private readonly batcher: Batcher<RequestKind>;
   private readonly special: { cls: number; sep: number; mask: number | undefined };
   private disposed = false;
 
   private constructor(readonly config: GermConfig, readonly tokenizer: BpeTokenizer, private readonly model: BertModel,
     limits: { maxBatchTokens: number; maxBatchSize: number }) {
-    this.batcher = new Batcher(limits, (key, jobs) => this.run(key, jobs));
+    this.batcher = new Batcher<RequestKind>(limits, sameKind, (kind, jobs) => this.run(kind, jobs));
     const cls = tokenizer.tokenId('[CLS]'), sep = tokenizer.tokenId('[SEP]');
     if (cls === undefined || sep === undefined) throw new GermError('tokenizer.json has no [CLS] / [SEP] token', 'ERR_FORMAT');
     this.special = { cls, sep, mask: tokenizer.tokenId(MASK_TEXT) };
@@ -98,14 +109,15 @@ export class GermModel {
 
   /** Embeddings: mean-pooled and [CLS] always; per-token states, all hidden states, attentions on request. */
   embed(seqs: string | string[], options: EmbedOptions = {}): Promise<Embedding[]> {
-    const key = `embed:${options.perToken ? 1 : 0}${options.hiddenStates ? 1 : 0}${options.attentions ? 1 : 0}`;
-    return this.submit<Embedding>(seqs, key, options);
+    const kind: RequestKind = { kind: 'embed', perToken: !!options.perToken, hiddenStates: !!options.hiddenStates,
+      attentions: !!options.attentions };
+    return this.submit<Embedding>(seqs, kind, options);
   }
 
   /** Class probabilities from the sequence-classification head (DNABERT-2's fine-tuned models). */
   classify(seqs: string | string[], options: RequestOptions = {}): Promise<Classification[]> {
     if (!this.model.hasClassifier) return Promise.reject(arg('classify: this checkpoint has no pooler / classifier weights'));
-    return this.submit<Classification>(seqs, 'classify', options);
+    return this.submit<Classification>(seqs, { kind: 'classify' }, options);
   }
 
   /**
@@ -117,7 +129,7 @@ export class GermModel {
     if (this.special.mask === undefined) throw new GermError('fillMask: tokenizer.json has no [MASK] token', 'ERR_FORMAT');
     const topK = positive('topK', options.topK, 5);
     const ids = this.encodeMasked(seq, options);
-    const [r] = await this.enqueue<MaskPrediction[]>([ids], `mask:${topK}`);
+    const [r] = await this.enqueue<MaskPrediction[]>([ids], { kind: 'mask', topK });
     return r;
   }
 
@@ -158,7 +170,7 @@ export class GermModel {
     return this.truncate(Int32Array.from(ids), options.maxLength);
   }
 
-  private submit<R>(seqs: string | string[], key: string, options: RequestOptions): Promise<R[]> {
+  private submit<R>(seqs: string | string[], kind: RequestKind, options: RequestOptions): Promise<R[]> {
     try {
       const list = typeof seqs === 'string' ? [seqs] : seqs;
       if (!Array.isArray(list)) throw arg('expected a DNA string or an array of them');
@@ -169,17 +181,17 @@ export class GermModel {
           if (e instanceof GermError && list.length > 1) throw new GermError(`sequence ${i}: ${e.message}`, e.code);
           throw e;
         }
-      }), key);
+      }), kind);
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  private enqueue<R>(idsList: Int32Array[], key: string): Promise<R[]> {
+  private enqueue<R>(idsList: Int32Array[], kind: RequestKind): Promise<R[]> {
     if (this.disposed) return Promise.reject(new GermError('the model was disposed', 'ERR_DISPOSED'));
-    const jobs: Job[] = [];
+    const jobs: Job<RequestKind>[] = [];
     const all = Promise.all(idsList.map((ids) => new Promise<R>((resolve, reject) => {
-      jobs.push({ ids, key, resolve: resolve as (r: unknown) => void, reject });
+      jobs.push({ ids, key: kind, resolve: resolve as (r: unknown) => void, reject });
     })));
     this.batcher.push(jobs);
     return all;
@@ -187,37 +199,36 @@ export class GermModel {
 
   // ---- one packed forward pass over a group of jobs
 
-  private async run(key: string, jobs: Job[]): Promise<void> {
+  private async run(kind: RequestKind, jobs: Job<RequestKind>[]): Promise<void> {
     const cu = new Int32Array(jobs.length + 1);
     jobs.forEach((j, i) => (cu[i + 1] = cu[i] + j.ids.length));
     const ids = new Int32Array(cu[jobs.length]);
     jobs.forEach((j, i) => ids.set(j.ids, cu[i]));
     const starts = cu.subarray(0, jobs.length);
-    const [kind, arg0] = key.split(':');
-    const flags = kind === 'embed' ? arg0 : '000';
+    const embed = kind.kind === 'embed' ? kind : null;
     const owned: Tensor[] = [];
     const keep = <T extends Tensor>(t: T): T => (owned.push(t), t);
     try {
-      const out = this.model.forward(ids, { cuSeqlens: cu }, { hiddenStates: flags[1] === '1', qkv: flags[2] === '1' });
+      const out = this.model.forward(ids, { cuSeqlens: cu }, { hiddenStates: !!embed?.hiddenStates, qkv: !!embed?.attentions });
       owned.push(out.last, ...out.hidden, ...out.qkv);
-      if (kind === 'embed') await this.finishEmbed(jobs, cu, out, flags, keep);
-      else if (kind === 'classify') await this.finishClassify(jobs, keep(this.model.classify(keep(this.model.rows(out.last, starts)))));
-      else await this.finishMask(jobs, cu, ids, out.last, Number(arg0), keep);
+      if (kind.kind === 'embed') await this.finishEmbed(jobs, cu, out, kind, keep);
+      else if (kind.kind === 'classify') await this.finishClassify(jobs, keep(this.model.classify(keep(this.model.rows(out.last, starts)))));
+      else await this.finishMask(jobs, cu, ids, out.last, kind.topK, keep);
     } finally {
       for (const t of owned) if (!t.disposed) t.dispose();
     }
   }
 
-  private async finishEmbed(jobs: Job[], cu: Int32Array, out: { last: Tensor; hidden: Tensor[]; qkv: Tensor[] },
-    flags: string, keep: <T extends Tensor>(t: T) => T): Promise<void> {
+  private async finishEmbed(jobs: Job<RequestKind>[], cu: Int32Array, out: { last: Tensor; hidden: Tensor[]; qkv: Tensor[] },
+    asked: { perToken: boolean; hiddenStates: boolean; attentions: boolean }, keep: <T extends Tensor>(t: T) => T): Promise<void> {
     const H = this.config.hiddenSize;
     const [mean, cls] = await Promise.all([
       keep(this.model.meanPool(out.last, cu)).data() as Promise<Float32Array>,
       keep(this.model.rows(out.last, cu.subarray(0, jobs.length))).data() as Promise<Float32Array>,
     ]);
-    const tokens = flags[0] === '1' ? ((await out.last.data()) as Float32Array) : null;
-    const hidden = flags[1] === '1' ? ((await Promise.all(out.hidden.map((t) => t.data()))) as Float32Array[]) : null;
-    const probs = flags[2] === '1' ? await Promise.all(out.qkv.map((q) => attentionProbabilities(q, cu, this.config))) : null;
+    const tokens = asked.perToken ? ((await out.last.data()) as Float32Array) : null;
+    const hidden = asked.hiddenStates ? ((await Promise.all(out.hidden.map((t) => t.data()))) as Float32Array[]) : null;
+    const probs = asked.attentions ? await Promise.all(out.qkv.map((q) => attentionProbabilities(q, cu, this.config))) : null;
     jobs.forEach((job, b) => {
       const s = cu[b], e = cu[b + 1];
       const r: Embedding = { ids: job.ids, mean: mean.slice(b * H, (b + 1) * H), cls: cls.slice(b * H, (b + 1) * H) };
@@ -228,7 +239,7 @@ export class GermModel {
     });
   }
 
-  private async finishClassify(jobs: Job[], logitsT: Tensor): Promise<void> {
+  private async finishClassify(jobs: Job<RequestKind>[], logitsT: Tensor): Promise<void> {
     const C = this.config.labels.length;
     const logits = (await logitsT.data()) as Float32Array;
     jobs.forEach((job, b) => {
@@ -239,7 +250,7 @@ export class GermModel {
     });
   }
 
-  private async finishMask(jobs: Job[], cu: Int32Array, ids: Int32Array, last: Tensor, topK: number,
+  private async finishMask(jobs: Job<RequestKind>[], cu: Int32Array, ids: Int32Array, last: Tensor, topK: number,
     keep: <T extends Tensor>(t: T) => T): Promise<void> {
     const positions: number[] = [];
     for (let i = 0; i < ids.length; i++) if (ids[i] === this.special.mask) positions.push(i);

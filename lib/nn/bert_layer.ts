@@ -7,9 +7,8 @@
 //   h2  = LayerNorm(geglu(g) Wwo^T + bwo + h1)   geglu = gelu(g[:, :I]) * g[:, I:]
 import { attention } from '../attention';
 import type { GermConfig } from '../io/config';
-import { native } from '../native';
-import { GEGLU_BLOCK, addLayerNormOut, geglu, interleaveGegluRows, linear, linearGeglu, matmul } from '../ops';
-import { Tensor } from '../tensor';
+import { type PackedWeight, addLayerNormOut, linear, linearGeglu, packGeglu } from '../ops';
+import type { Tensor } from '../tensor';
 import type { WeightReader } from './weights';
 
 /** What one forward over a packed batch needs besides the hidden states. */
@@ -20,25 +19,30 @@ export interface PackedBatch {
 
 /** q, k or v of a fused [T, 3H] projection as a [T, heads, dim] view (no copy). */
 export function qkvPart(qkv: Tensor, part: 0 | 1 | 2, heads: number): Tensor {
-  const [T, threeH] = qkv.shape, [rowStride] = qkv.strides;
-  const H = threeH / 3, d = H / heads;
-  return new Tensor(native().view(qkv.handle, [T, heads, d], [rowStride, d, 1], qkv.offset + part * H));
+  const H = qkv.shape[1] / 3;
+  const cols = qkv.narrow(1, part * H, H);
+  try {
+    return cols.unflatten(1, [heads, H / heads]);
+  } finally {
+    cols.dispose();
+  }
 }
 
 export class BertLayer {
   private constructor(
     private readonly cfg: GermConfig,
-    private readonly w: Record<'wqkv' | 'bqkv' | 'wo' | 'bo' | 'ln1w' | 'ln1b' | 'wg' | 'wwo' | 'bwo' | 'ln2w' | 'ln2b', Tensor>,
+    private readonly w: Record<'wqkv' | 'bqkv' | 'wo' | 'bo' | 'ln1w' | 'ln1b' | 'wwo' | 'bwo' | 'ln2w' | 'ln2b', Tensor>
+      & { wg: PackedWeight },
   ) {}
 
   static async load(reader: WeightReader, index: number, cfg: GermConfig): Promise<BertLayer> {
     const p = `bert.encoder.layer.${index}`;
     const H = cfg.hiddenSize, I = cfg.intermediateSize;
-    // gated_layers in linearGeglu's block layout when I allows it (DNABERT-2's
-    // 3072 does): the GEGLU then runs in the GEMM's epilogue where it can.
+    // gated_layers packed once for linearGeglu: the GEGLU then runs in the
+    // GEMM's epilogue where the device can.
     const wgRaw = await reader.get(`${p}.mlp.gated_layers.weight`, [2 * I, H]);
-    const wg = I % GEGLU_BLOCK === 0 ? interleaveGegluRows(wgRaw) : wgRaw;
-    if (wg !== wgRaw) wgRaw.dispose();
+    const wg = packGeglu(wgRaw);
+    wgRaw.dispose();
     return new BertLayer(cfg, {
       wqkv: await reader.get(`${p}.attention.self.Wqkv.weight`, [3 * H, H]),
       bqkv: await reader.get(`${p}.attention.self.Wqkv.bias`, [3 * H]),
@@ -72,14 +76,7 @@ export class BertLayer {
     ctx2.dispose();
     const ln1 = addLayerNormOut(attnOut, h, w.ln1w, w.ln1b, cfg.layerNormEps);
     attnOut.dispose();
-    let act: Tensor;
-    if (cfg.intermediateSize % GEGLU_BLOCK === 0) {
-      act = linearGeglu(ln1, w.wg);
-    } else {
-      const gated = matmul(ln1, w.wg, { transB: true });
-      act = geglu(gated);
-      gated.dispose();
-    }
+    const act = linearGeglu(ln1, w.wg);
     const mlpOut = linear(act, w.wwo, w.bwo);
     act.dispose();
     const ln2 = addLayerNormOut(mlpOut, ln1, w.ln2w, w.ln2b, cfg.layerNormEps);
