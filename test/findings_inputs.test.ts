@@ -14,6 +14,7 @@ import {
 // Limits stated once in their modules (not part of the package's index).
 import { ALIBI_MAX_HEADS } from '../lib/alibi';
 import { LORA_MAX_RANK } from '../lib/lora/adapter';
+import { describeDevices } from './helpers/devices';
 
 const FIXTURE = path.join(__dirname, 'fixtures/parity/softmax1');
 
@@ -94,6 +95,27 @@ describe('finding 3: tensor() from number[] saturates into integer dtypes as cas
   it('refuses number[] holding non-numbers', () => {
     expectGerm(() => tensor(['1', 2] as unknown as number[]), 'ERR_INVALID_ARGUMENT', /data\[0\]/);
     expectGerm(() => tensor([1, null] as unknown as number[], undefined, { dtype: 'i32' }), 'ERR_INVALID_ARGUMENT', /data\[1\]/);
+  });
+});
+
+// Found by the 100,000-case property run: the CPU's f32 -> integer rounding
+// added 1.5 * 2^23, which reaches 2^24 (float spacing 2) for |x| >= 2^22 and
+// rounded odd integers there to even (7633641 -> 7633640). CUDA rounds with
+// __float2int_rn. Reference: round half to even in float64 of the f32 value.
+describeDevices('cast f32 -> i32 of large integers and halves', (device) => {
+  it('rounds half to even exactly, at every magnitude below 2^31', async () => {
+    const roundEven = (x: number) => {
+      const r = Math.round(x);
+      return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+    };
+    const values: number[] = [];
+    for (let e = 0; e <= 30; e++)
+      for (const d of [-1.5, -1, -0.5, 0, 0.5, 1, 1.5, 3, 7]) values.push(Math.fround(2 ** e + d), Math.fround(-(2 ** e) - d));
+    values.push(7633641, -7633641, 8388607, 8388607.5, 4194305.5, 6291457, 12582913);
+    const f32 = Float32Array.from(values);
+    const got = await tensor(f32, [f32.length], { device }).cast('i32').data();
+    const bad = Array.from(f32).findIndex((x, i) => got[i] !== roundEven(x));
+    expect(bad, bad >= 0 ? `${f32[bad]} -> ${got[bad]}` : '').toBe(-1);
   });
 });
 

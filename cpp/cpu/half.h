@@ -75,11 +75,13 @@ inline BFloat16 float_to_bf16(float f) {
 }
 
 // Round to nearest, ties to even (the FPU's default rounding mode, which germ
-// never changes). Adding and subtracting 1.5 * 2^23 drops the fraction bits
-// with the FPU's own rounding, without a libm call; values of magnitude >= 2^23
-// are already integers.
+// never changes). Adding and subtracting 2^23 to |x| < 2^23 lands in
+// [2^23, 2^24), where the float spacing is exactly 1, so the FPU's own rounding
+// drops the fraction, without a libm call. (1.5 * 2^23, the signed-input
+// version of the trick, would reach 2^24 and its spacing of 2 for |x| >= 2^22,
+// rounding odd integers to even.) Values of magnitude >= 2^23 are integers.
 inline float round_half_even(float x) {
-  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+  constexpr float kMagic = 8388608.0f;  // 2^23
   if (!(std::fabs(x) < 8388608.0f)) return x;  // also passes NaN through
   float r = (std::fabs(x) + kMagic) - kMagic;
   return std::copysign(r, x);
