@@ -1,5 +1,5 @@
 import type { DTypeName } from '../types/native';
-import { GermError } from './errors';
+import { GermError, invalidArgument } from './errors';
 
 export type DType = DTypeName;
 
@@ -29,29 +29,25 @@ export function describeValue(v: unknown): string {
   return `a ${typeof v}`;
 }
 
-function invalid(message: string): GermError {
-  return new GermError(message, 'ERR_INVALID_ARGUMENT');
-}
-
 /** An options argument: an object, or undefined / null for none (then {}). */
 export function optionsArg<T extends object>(options: T | null | undefined, op: string, name = 'options'): T {
   if (options === undefined || options === null) return {} as T;
   if (typeof options !== 'object' || Array.isArray(options))
-    throw invalid(`${op}: ${name} must be an object, got ${describeValue(options)}`);
+    throw invalidArgument(`${op}: ${name} must be an object, got ${describeValue(options)}`);
   return options;
 }
 
 /** A number argument that must be finite (undefined gives the fallback, when there is one). */
 export function finiteArg(v: unknown, op: string, name: string, fallback?: number): number {
   if (v === undefined && fallback !== undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(`${op}: ${name} must be a finite number, got ${describeValue(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidArgument(`${op}: ${name} must be a finite number, got ${describeValue(v)}`);
   return v;
 }
 
 /** A boolean argument (undefined gives the fallback). */
 export function boolArg(v: unknown, op: string, name: string, fallback: boolean): boolean {
   if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw invalid(`${op}: ${name} must be true or false, got ${describeValue(v)}`);
+  if (typeof v !== 'boolean') throw invalidArgument(`${op}: ${name} must be true or false, got ${describeValue(v)}`);
   return v;
 }
 
@@ -59,7 +55,7 @@ export function boolArg(v: unknown, op: string, name: string, fallback: boolean)
 export function oneOf<T>(v: unknown, allowed: readonly T[], op: string, name: string, fallback?: T): T {
   if (v === undefined && fallback !== undefined) return fallback;
   if (!allowed.includes(v as T))
-    throw invalid(`${op}: ${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${describeValue(v)}`);
+    throw invalidArgument(`${op}: ${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${describeValue(v)}`);
   return v as T;
 }
 

@@ -25,3 +25,8 @@ export class GermError extends Error {
     this.code = code;
   }
 }
+
+/** ERR_INVALID_ARGUMENT: a value of the wrong type or range, named in the message. */
+export function invalidArgument(message: string): GermError {
+  return new GermError(message, 'ERR_INVALID_ARGUMENT');
+}

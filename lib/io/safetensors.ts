@@ -13,7 +13,7 @@
 // the old file whole and no temporary file outlives its writer.
 import type { FileHandle } from 'node:fs/promises';
 import { type DType, describeValue, optionsArg } from '../dtype';
-import { GermError } from '../errors';
+import { GermError, invalidArgument } from '../errors';
 import { type TensorOptions, cast, tensor } from '../ops';
 import { type Tensor, tensorArg } from '../tensor';
 import { AtomicWriter } from './atomic';
@@ -41,10 +41,6 @@ export interface SafetensorsEntry {
   end: number;
 }
 
-function invalid(message: string): GermError {
-  return new GermError(message, 'ERR_INVALID_ARGUMENT');
-}
-
 function bad(file: string, why: string): GermError {
   return new GermError(`safetensors ${file}: ${why}`, 'ERR_FORMAT');
 }
@@ -53,8 +49,8 @@ function bad(file: string, why: string): GermError {
 export function parseSafetensorsHeader(file: string, fileSize: number, prefix: Uint8Array,
   headerBytes: Uint8Array): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
   for (const [name, v] of [['prefix', prefix], ['headerBytes', headerBytes]] as const)
-    if (!(v instanceof Uint8Array)) throw invalid(`parseSafetensorsHeader: ${name} must be a Uint8Array, got ${describeValue(v)}`);
-  if (prefix.length < 8) throw invalid(`parseSafetensorsHeader: prefix must hold the 8 length bytes, got ${prefix.length}`);
+    if (!(v instanceof Uint8Array)) throw invalidArgument(`parseSafetensorsHeader: ${name} must be a Uint8Array, got ${describeValue(v)}`);
+  if (prefix.length < 8) throw invalidArgument(`parseSafetensorsHeader: prefix must hold the 8 length bytes, got ${prefix.length}`);
   const n = Number(new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true));
   const dataStart = 8 + n;
   let json: unknown;
@@ -193,12 +189,12 @@ export async function loadSafetensors(file: string, opts?: TensorOptions): Promi
 export async function saveSafetensors(file: string, tensors: Record<string, Tensor>,
   meta?: Record<string, string>): Promise<void> {
   const op = 'saveSafetensors';
-  if (typeof file !== 'string' || file === '') throw invalid(`${op}: file must be a path, got ${describeValue(file)}`);
+  if (typeof file !== 'string' || file === '') throw invalidArgument(`${op}: file must be a path, got ${describeValue(file)}`);
   if (tensors === null || typeof tensors !== 'object' || Array.isArray(tensors))
-    throw invalid(`${op}: tensors must be an object of name -> Tensor, got ${describeValue(tensors)}`);
+    throw invalidArgument(`${op}: tensors must be an object of name -> Tensor, got ${describeValue(tensors)}`);
   const metadata = optionsArg(meta, op, 'metadata');
   for (const [k, v] of Object.entries(metadata))
-    if (typeof v !== 'string') throw invalid(`${op}: metadata "${k}" must be a string, got ${describeValue(v)}`);
+    if (typeof v !== 'string') throw invalidArgument(`${op}: metadata "${k}" must be a string, got ${describeValue(v)}`);
   const names = Object.keys(tensors).sort();
   for (const name of names) tensorArg(tensors[name], op, `tensors["${name}"]`);
   const header: Record<string, unknown> = Object.keys(metadata).length ? { __metadata__: metadata } : {};

@@ -7,7 +7,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultDevice } from '../devices';
 import { type DType, optionsArg } from '../dtype';
-import { GermError } from '../errors';
+import { GermError, invalidArgument } from '../errors';
 import { type GermConfig, loadConfig } from '../io/config';
 import { attentionProbabilities } from '../nn/attention_probs';
 import { BertModel } from '../nn/bert_model';
@@ -29,13 +29,9 @@ function sameKind(a: RequestKind, b: RequestKind): boolean {
   return a.kind === b.kind && Object.keys(x).every((k) => x[k] === y[k]);
 }
 
-function arg(message: string): GermError {
-  return new GermError(message, 'ERR_INVALID_ARGUMENT');
-}
-
 function positive(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  if (!Number.isSafeInteger(v) || v <= 0) throw arg(`GermModel: ${name} must be a positive integer, got ${v}`);
+  if (!Number.isSafeInteger(v) || v <= 0) throw invalidArgument(`GermModel: ${name} must be a positive integer, got ${v}`);
   return v;
 }
 
@@ -74,7 +70,7 @@ export class GermModel {
     const options = optionsArg(opts, 'GermModel.load');
     const device = options.device ?? defaultDevice();
     const dtype: DType = options.dtype ?? (device === 'cpu' ? 'f32' : 'f16');
-    if (!['f32', 'f16', 'bf16'].includes(dtype)) throw arg(`GermModel.load: dtype must be f32, f16 or bf16, got ${dtype}`);
+    if (!['f32', 'f16', 'bf16'].includes(dtype)) throw invalidArgument(`GermModel.load: dtype must be f32, f16 or bf16, got ${dtype}`);
     const limits = {
       maxBatchTokens: positive('maxBatchTokens', options.maxBatchTokens, 16384),
       maxBatchSize: positive('maxBatchSize', options.maxBatchSize, 64),
@@ -85,7 +81,7 @@ export class GermModel {
     const weights = path.join(dir, 'model.safetensors');
     if (!(await exists(weights))) {
       const bin = (await exists(path.join(dir, 'pytorch_model.bin'))) ? ' (found pytorch_model.bin: convert it to safetensors as the README shows; germ never unpickles)' : '';
-      throw arg(`GermModel.load: ${weights} not found${bin}`);
+      throw invalidArgument(`GermModel.load: ${weights} not found${bin}`);
     }
     const tokenizer = await BpeTokenizer.fromFile(path.join(dir, 'tokenizer.json'));
     if (tokenizer.vocabSize > config.vocabSize)
@@ -116,7 +112,7 @@ export class GermModel {
 
   /** Class probabilities from the sequence-classification head (DNABERT-2's fine-tuned models). */
   classify(seqs: string | string[], options: RequestOptions = {}): Promise<Classification[]> {
-    if (!this.model.hasClassifier) return Promise.reject(arg('classify: this checkpoint has no pooler / classifier weights'));
+    if (!this.model.hasClassifier) return Promise.reject(invalidArgument('classify: this checkpoint has no pooler / classifier weights'));
     return this.submit<Classification>(seqs, { kind: 'classify' }, options);
   }
 
@@ -125,7 +121,7 @@ export class GermModel {
    * "ACGT[MASK]TTGA" (each [MASK] is one token), most probable first.
    */
   async fillMask(seq: string, options: RequestOptions & { topK?: number } = {}): Promise<MaskPrediction[]> {
-    if (!this.model.hasMlmHead) throw arg('fillMask: this checkpoint has no MLM head (cls.predictions.*)');
+    if (!this.model.hasMlmHead) throw invalidArgument('fillMask: this checkpoint has no MLM head (cls.predictions.*)');
     if (this.special.mask === undefined) throw new GermError('fillMask: tokenizer.json has no [MASK] token', 'ERR_FORMAT');
     const topK = positive('topK', options.topK, 5);
     const ids = this.encodeMasked(seq, options);
@@ -151,16 +147,16 @@ export class GermModel {
   /** Keeps [CLS] ... and the final [SEP] within maxLength tokens. */
   private truncate(ids: Int32Array, maxLength: number | undefined): Int32Array {
     if (maxLength === undefined || ids.length <= maxLength) return ids;
-    if (!Number.isSafeInteger(maxLength) || maxLength < 2) throw arg(`maxLength must be an integer >= 2, got ${maxLength}`);
+    if (!Number.isSafeInteger(maxLength) || maxLength < 2) throw invalidArgument(`maxLength must be an integer >= 2, got ${maxLength}`);
     const out = ids.slice(0, maxLength);
     out[maxLength - 1] = ids[ids.length - 1];
     return out;
   }
 
   private encodeMasked(seq: string, options: RequestOptions): Int32Array {
-    if (typeof seq !== 'string') throw arg(`fillMask: the sequence must be a string, got ${typeof seq}`);
+    if (typeof seq !== 'string') throw invalidArgument(`fillMask: the sequence must be a string, got ${typeof seq}`);
     const pieces = seq.split(MASK_TEXT);
-    if (pieces.length < 2) throw arg(`fillMask: the sequence has no ${MASK_TEXT}`);
+    if (pieces.length < 2) throw invalidArgument(`fillMask: the sequence has no ${MASK_TEXT}`);
     const ids: number[] = [this.special.cls];
     pieces.forEach((piece, i) => {
       if (i > 0) ids.push(this.special.mask!);
@@ -173,7 +169,7 @@ export class GermModel {
   private submit<R>(seqs: string | string[], kind: RequestKind, options: RequestOptions): Promise<R[]> {
     try {
       const list = typeof seqs === 'string' ? [seqs] : seqs;
-      if (!Array.isArray(list)) throw arg('expected a DNA string or an array of them');
+      if (!Array.isArray(list)) throw invalidArgument('expected a DNA string or an array of them');
       return this.enqueue<R>(list.map((s, i) => {
         try {
           return this.encode(s, options);

@@ -4,7 +4,7 @@
 // encoder's [B, L] input, with per-row attention lengths rather than a mask
 // (germ's attention takes lengths, and a mask is derivable from them).
 import { describeValue, optionsArg } from '../dtype';
-import { GermError } from '../errors';
+import { GermError, invalidArgument } from '../errors';
 import type { DnaOptions } from './dna';
 
 export interface Encoding {
@@ -45,10 +45,6 @@ export interface BatchSpec {
   content: (seq: string, options: DnaOptions) => Int32Array;
 }
 
-function arg(message: string): GermError {
-  return new GermError(message, 'ERR_INVALID_ARGUMENT');
-}
-
 /** Content ids with the template's special tokens around them. */
 export function withSpecials(spec: Pick<BatchSpec, 'prefix' | 'suffix'>, content: Int32Array, add: boolean): Int32Array {
   if (!add) return content;
@@ -60,18 +56,18 @@ export function withSpecials(spec: Pick<BatchSpec, 'prefix' | 'suffix'>, content
 }
 
 export function encodeBatch(spec: BatchSpec, seqs: readonly string[], opts?: BatchOptions): EncodedBatch {
-  if (!Array.isArray(seqs)) throw arg('encodeBatch: sequences must be an array of strings');
+  if (!Array.isArray(seqs)) throw invalidArgument('encodeBatch: sequences must be an array of strings');
   const options = optionsArg(opts, 'encodeBatch');
   const { maxLength, truncation = false } = options;
   const padding = options.padding === undefined ? 'longest' : options.padding;
   if (padding !== 'longest' && padding !== 'max_length' && padding !== false)
-    throw arg(`encodeBatch: padding must be 'longest', 'max_length' or false, got ${JSON.stringify(padding)}`);
+    throw invalidArgument(`encodeBatch: padding must be 'longest', 'max_length' or false, got ${JSON.stringify(padding)}`);
   const add = options.addSpecialTokens ?? true;
   const specials = add ? spec.prefix.length + spec.suffix.length : 0;
   if (maxLength !== undefined && (!Number.isSafeInteger(maxLength) || maxLength <= specials))
-    throw arg(`encodeBatch: maxLength must be an integer above the ${specials} special tokens, got ${describeValue(maxLength)}`);
+    throw invalidArgument(`encodeBatch: maxLength must be an integer above the ${specials} special tokens, got ${describeValue(maxLength)}`);
   if ((truncation || padding === 'max_length') && maxLength === undefined)
-    throw arg(`encodeBatch: ${truncation ? 'truncation' : "padding: 'max_length'"} needs maxLength`);
+    throw invalidArgument(`encodeBatch: ${truncation ? 'truncation' : "padding: 'max_length'"} needs maxLength`);
 
   const rows: Int32Array[] = [];
   for (let b = 0; b < seqs.length; b++) {
@@ -85,7 +81,7 @@ export function encodeBatch(spec: BatchSpec, seqs: readonly string[], opts?: Bat
     }
     if (maxLength !== undefined && content.length + specials > maxLength) {
       if (!truncation)
-        throw arg(`encodeBatch: sequence ${b} has ${content.length + specials} tokens, more than maxLength ${maxLength} (pass truncation: true to cut it)`);
+        throw invalidArgument(`encodeBatch: sequence ${b} has ${content.length + specials} tokens, more than maxLength ${maxLength} (pass truncation: true to cut it)`);
       content = content.subarray(0, maxLength - specials);
     }
     rows.push(withSpecials(spec, content, add));
@@ -95,11 +91,11 @@ export function encodeBatch(spec: BatchSpec, seqs: readonly string[], opts?: Bat
   const L = padding === 'max_length' ? maxLength! : longest;
   if (padding === false) {
     const odd = rows.findIndex((r) => r.length !== longest);
-    if (odd >= 0) throw arg(`encodeBatch: with padding: false every row needs the same length, but sequence ${odd} has ${rows[odd].length} tokens and another ${longest}`);
+    if (odd >= 0) throw invalidArgument(`encodeBatch: with padding: false every row needs the same length, but sequence ${odd} has ${rows[odd].length} tokens and another ${longest}`);
   }
   const lengths = Int32Array.from(rows, (r) => r.length);
   const needsPad = rows.some((r) => r.length < L);
-  if (needsPad && spec.pad === null) throw arg('encodeBatch: the vocabulary has no [PAD] token, so rows cannot be padded');
+  if (needsPad && spec.pad === null) throw invalidArgument('encodeBatch: the vocabulary has no [PAD] token, so rows cannot be padded');
   const ids = new Int32Array(rows.length * L).fill(spec.pad ?? 0);
   rows.forEach((r, b) => ids.set(r, b * L));
   return { ids, lengths, shape: [rows.length, L] };
